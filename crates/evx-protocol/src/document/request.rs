@@ -1,0 +1,238 @@
+//! `EvidenceRequest`: what a requesting authority asks for, and under which legal basis.
+//!
+//! The fields follow the request model of the legal reference (§6) — the EPOC / EPOC-PR
+//! certificates of Reg. (EU) 2023/1543 and Budapest Art. 29(2) — so that the requested party's
+//! policy engine can check every machine-checkable rule from the signed request alone.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::document;
+use crate::ids::{CaseId, KeyId, PartyId, RequestId, UnixTime};
+use crate::purpose::{OnwardTransfer, Purpose};
+
+/// A signed request to preserve or produce electronic evidence for one criminal case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceRequest {
+    /// Document version (1).
+    pub v: u8,
+    /// Chosen by the requesting party; unique per request, used for replay checks.
+    pub request_id: RequestId,
+    /// Who asks.
+    pub requesting_party: PartyId,
+    /// Who is asked.
+    pub requested_party: PartyId,
+    /// When the request was issued.
+    pub issued_at: UnixTime,
+    /// The kind of proceeding; only criminal proceedings are in scope (rule 2).
+    pub proceeding: Proceeding,
+    /// The case the request is made for (rule 2, rule 8).
+    pub case_id: CaseId,
+    /// The legal instrument the request is made under (rule 1).
+    pub instrument: Instrument,
+    /// Preservation, production, emergency disclosure, … (legal reference §2).
+    pub request_type: RequestType,
+    /// The issuing authority (rule 3).
+    pub issuer: Issuer,
+    /// Validation by a judicial authority, where the issuer alone may not order (rule 3).
+    pub validation: Option<Validation>,
+    /// The offence investigated (rules 4 and 5).
+    pub offence: Offence,
+    /// A short statement of the facts and of why the data are necessary and proportionate.
+    pub facts: String,
+    /// The categories of data asked for (legal reference §3).
+    pub categories: Vec<DataCategory>,
+    /// Particular targets: each one concrete identifier, never a pattern (rule 7).
+    pub selectors: Vec<Selector>,
+    /// The period the data must fall in.
+    pub time_range: TimeRange,
+    /// What the evidence will be used for (rule 8).
+    pub purpose: Purpose,
+    /// Present only for emergencies: the imminent risk to life or safety (rule 12).
+    pub emergency: Option<Emergency>,
+    /// Confidentiality asked of the requested party (rule 14).
+    pub confidentiality: Confidentiality,
+    /// Onward-transfer terms the requesting party accepts (rule 9).
+    pub onward_transfer: OnwardTransfer,
+    /// The earlier preservation request this one follows up, if any.
+    pub preservation_ref: Option<RequestId>,
+    /// Reference of the notification to the enforcing authority (EU Art. 8; rule 11).
+    pub notification_ref: Option<String>,
+}
+document!(EvidenceRequest, "request", 64 * 1024);
+
+/// The kind of proceeding a request serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Proceeding {
+    /// A criminal investigation or proceeding: the only kind evx serves.
+    Criminal,
+    /// Civil proceedings: always out of scope; encodable so a refusal can name it.
+    Civil,
+    /// Administrative proceedings: always out of scope.
+    Administrative,
+}
+
+/// The legal instrument a request is made under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Instrument {
+    /// Budapest Convention (ETS 185), mutual assistance (Arts 29–34).
+    Budapest,
+    /// Second Additional Protocol to the Budapest Convention (CETS 224).
+    BudapestSecondProtocol,
+    /// Reg. (EU) 2023/1543: European Production and Preservation Orders.
+    EuEEvidence,
+    /// UN Convention against Cybercrime.
+    UnCybercrime,
+    /// An executive agreement under the US CLOUD Act.
+    CloudActAgreement,
+}
+
+/// What the request asks the requested party to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RequestType {
+    /// Expedited preservation (Budapest Art. 29; EPOC-PR).
+    Preservation,
+    /// Disclosure of preserved traffic data to identify the path (Budapest Art. 30).
+    PreservedTrafficDisclosure,
+    /// Production of stored data (Budapest Art. 31; CETS 224 Arts 7–8; EPOC).
+    Production,
+    /// Emergency disclosure (CETS 224 Art. 9; EPOC in emergency).
+    EmergencyDisclosure,
+}
+
+/// The type of an issuing or validating authority (EU Art. 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AuthorityType {
+    /// A judge.
+    Judge,
+    /// A court.
+    Court,
+    /// An investigating judge.
+    InvestigatingJudge,
+    /// A public prosecutor.
+    Prosecutor,
+    /// A police or other law-enforcement authority.
+    LawEnforcement,
+    /// A central authority for mutual assistance.
+    CentralAuthority,
+    /// A 24/7 point of contact (Budapest Art. 35).
+    PointOfContact,
+}
+
+/// The authority that issued the request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Issuer {
+    /// Its name, e.g. "Staatsanwaltschaft Berlin".
+    pub authority: String,
+    /// Its type.
+    pub authority_type: AuthorityType,
+    /// Its own file number for the request.
+    pub file_number: String,
+    /// How to reach it about this request.
+    pub contact: String,
+}
+
+/// Validation of the request by a judicial authority.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validation {
+    /// The validating authority.
+    pub authority: String,
+    /// Its type (judge, court, investigating judge or prosecutor).
+    pub authority_type: AuthorityType,
+    /// Its reference for the validation.
+    pub reference: String,
+    /// When it validated.
+    pub validated_at: UnixTime,
+    /// The key id of the validating authority's key, looked up in the trusted-authority
+    /// registry.
+    pub validator_key: KeyId,
+}
+
+/// The offence under investigation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offence {
+    /// Code in the agreement's dual-criminality table, e.g. `illegal-access`.
+    pub code: String,
+    /// The criminal provision in the issuing state, e.g. "§ 202a StGB".
+    pub statute: String,
+    /// The maximum custodial sentence, in months.
+    pub max_penalty_months: u32,
+    /// Whether the offence was committed by means of an information system (EU Art. 5(4)).
+    pub committed_via_ict: bool,
+}
+
+/// A category of data (legal reference §3), from least to most intrusive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum DataCategory {
+    /// Who holds the account: name, address, billing, service period.
+    Subscriber,
+    /// Data to identify a user: IP address, source port and time of a connection.
+    Identification,
+    /// Origin, destination, route, time, size and duration of communications.
+    Traffic,
+    /// The communications themselves.
+    Content,
+}
+
+/// One particular target. Each variant is one concrete identifier: there is no wildcard, range
+/// or keyword selector, because bulk collection is out of scope by construction (rule 7).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Selector {
+    /// An account at a named service.
+    Account {
+        /// The service, e.g. `mail.example`.
+        service: String,
+        /// The account name at that service.
+        account: String,
+    },
+    /// An e-mail address.
+    Email(String),
+    /// A phone number in E.164 form.
+    Phone(String),
+    /// One IP address, with the source port and instant that identify a user behind NAT.
+    IpAddress {
+        /// The address.
+        address: IpAddr,
+        /// The source port, where the address is shared.
+        port: Option<u16>,
+        /// The instant of the connection.
+        at: UnixTime,
+    },
+    /// A device identifier (IMEI, advertising id, …).
+    Device(String),
+    /// A domain name.
+    Domain(String),
+}
+
+/// A closed time interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeRange {
+    /// The first instant.
+    pub from: UnixTime,
+    /// The last instant.
+    pub to: UnixTime,
+}
+
+impl TimeRange {
+    /// Whether `t` falls in the range.
+    pub fn contains(&self, t: UnixTime) -> bool {
+        self.from <= t && t <= self.to
+    }
+}
+
+/// Why a request is an emergency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Emergency {
+    /// The significant and imminent risk to the life or safety of a person.
+    pub justification: String,
+}
+
+/// Confidentiality the requesting party asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confidentiality {
+    /// The request and its execution must stay confidential (Budapest Art. 27(8)).
+    pub confidential: bool,
+    /// The provider must not tell the user until this time, if set.
+    pub no_user_notice_until: Option<UnixTime>,
+}

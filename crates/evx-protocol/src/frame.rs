@@ -1,0 +1,376 @@
+//! The wire codec: length-prefixed, versioned, kind-tagged frames.
+//!
+//! ```text
+//! +----------------+---------+------+-----------------+
+//! | length: u32 BE | version | kind | body            |
+//! +----------------+---------+------+-----------------+
+//!   length = 2 + body length (it counts version and kind)
+//! ```
+//!
+//! A reader parses the six header bytes with [`FrameHeader::parse`], which checks the version,
+//! the kind and the kind's maximum body size *before* the body is read or allocated; a hostile
+//! length prefix therefore costs nothing. [`Frame::decode`] takes exactly one frame and refuses
+//! truncation and trailing bytes; [`Frame::decode_prefix`] takes the front of a stream buffer.
+//! The body of each kind is specified in `docs/protocol.md`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::canonical::{self, DecodeError};
+use crate::document::{
+    Acknowledgement, Decision, Document, DocumentError, EvidenceRequest, Extension,
+    PreservationConfirmation, Receipt, Signed, Withdrawal,
+};
+
+/// The protocol version this build speaks.
+pub const VERSION: u8 = 1;
+/// Bytes in a frame header: length (4), version (1), kind (1).
+pub const HEADER_LEN: usize = 6;
+/// Bytes of signature envelope around a signed document body.
+const ENVELOPE: usize = 96;
+
+/// Why bytes were not accepted as a frame.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    /// The input ended before the frame did.
+    #[error("truncated frame: {needed} bytes needed, {have} available")]
+    Truncated {
+        /// Bytes the frame needs in all.
+        needed: usize,
+        /// Bytes available.
+        have: usize,
+    },
+    /// The frame's version is not one this build speaks.
+    #[error("frame version {0} is not supported; this evx speaks version {VERSION}")]
+    UnknownVersion(u8),
+    /// The frame's kind byte is unknown.
+    #[error("unknown message kind {0:#04x}")]
+    UnknownKind(u8),
+    /// The length prefix is below the 2 bytes of version and kind.
+    #[error("frame length {0} is shorter than its own version and kind bytes")]
+    LengthTooShort(u32),
+    /// The body is larger than its kind allows.
+    #[error("{kind:?} frame body of {len} bytes exceeds the limit of {max}")]
+    TooLarge {
+        /// The kind.
+        kind: MessageKind,
+        /// The body length announced.
+        len: usize,
+        /// The kind's limit.
+        max: usize,
+    },
+    /// Bytes follow the frame where none may.
+    #[error("{0} unexpected bytes after the frame")]
+    TrailingBytes(usize),
+    /// The body is not a valid signed document of the frame's kind.
+    #[error("bad {kind:?} body: {source}")]
+    Document {
+        /// The kind.
+        kind: MessageKind,
+        /// What was wrong.
+        source: DocumentError,
+    },
+    /// The body is not a valid error report.
+    #[error("bad error report body: {0}")]
+    ErrorReport(DecodeError),
+}
+
+/// The kind of message a frame carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum MessageKind {
+    /// A signed [`EvidenceRequest`].
+    Request = 0x01,
+    /// A signed [`Acknowledgement`].
+    Acknowledgement = 0x02,
+    /// A signed [`Decision`].
+    Decision = 0x03,
+    /// A signed [`PreservationConfirmation`].
+    PreservationConfirmation = 0x04,
+    /// A signed [`Extension`].
+    Extension = 0x05,
+    /// A signed [`Withdrawal`].
+    Withdrawal = 0x06,
+    /// A signed [`Receipt`].
+    Receipt = 0x07,
+    /// An [`ErrorReport`]: why the peer refused the last message on this stream.
+    Error = 0x7f,
+}
+
+impl MessageKind {
+    /// Every kind.
+    pub const ALL: [Self; 8] = [
+        Self::Request,
+        Self::Acknowledgement,
+        Self::Decision,
+        Self::PreservationConfirmation,
+        Self::Extension,
+        Self::Withdrawal,
+        Self::Receipt,
+        Self::Error,
+    ];
+
+    /// The kind for a kind byte.
+    pub fn from_byte(b: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| *k as u8 == b)
+    }
+
+    /// The largest body this kind may carry.
+    pub fn max_body(self) -> usize {
+        match self {
+            Self::Request => ENVELOPE + EvidenceRequest::MAX_SIZE,
+            Self::Acknowledgement => ENVELOPE + Acknowledgement::MAX_SIZE,
+            Self::Decision => ENVELOPE + Decision::MAX_SIZE,
+            Self::PreservationConfirmation => ENVELOPE + PreservationConfirmation::MAX_SIZE,
+            Self::Extension => ENVELOPE + Extension::MAX_SIZE,
+            Self::Withdrawal => ENVELOPE + Withdrawal::MAX_SIZE,
+            Self::Receipt => ENVELOPE + Receipt::MAX_SIZE,
+            Self::Error => ErrorReport::MAX_SIZE,
+        }
+    }
+}
+
+/// A parsed frame header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameHeader {
+    /// The message kind.
+    pub kind: MessageKind,
+    /// The body length, already checked against the kind's limit.
+    pub body_len: usize,
+}
+
+impl FrameHeader {
+    /// Parses and checks the six header bytes. A reader may allocate `body_len` bytes once this
+    /// returns `Ok`.
+    pub fn parse(bytes: &[u8; HEADER_LEN]) -> Result<Self, FrameError> {
+        let len = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        if bytes[4] != VERSION {
+            return Err(FrameError::UnknownVersion(bytes[4]));
+        }
+        let kind = MessageKind::from_byte(bytes[5]).ok_or(FrameError::UnknownKind(bytes[5]))?;
+        let body_len = len.checked_sub(2).ok_or(FrameError::LengthTooShort(len))? as usize;
+        if body_len > kind.max_body() {
+            return Err(FrameError::TooLarge {
+                kind,
+                len: body_len,
+                max: kind.max_body(),
+            });
+        }
+        Ok(Self { kind, body_len })
+    }
+}
+
+/// One frame: a kind and its body bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// The kind.
+    pub kind: MessageKind,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Frame {
+    /// Encodes the frame. Panics only if the body exceeds the kind's limit, which is a bug in
+    /// the caller (every body evx builds is checked against it).
+    pub fn encode(&self) -> Vec<u8> {
+        assert!(
+            self.body.len() <= self.kind.max_body(),
+            "frame body over the kind's limit"
+        );
+        let mut out = Vec::with_capacity(HEADER_LEN + self.body.len());
+        out.extend_from_slice(&((self.body.len() + 2) as u32).to_be_bytes());
+        out.push(VERSION);
+        out.push(self.kind as u8);
+        out.extend_from_slice(&self.body);
+        out
+    }
+
+    /// Decodes exactly one frame from `bytes`.
+    pub fn decode(bytes: &[u8]) -> Result<Self, FrameError> {
+        match Self::decode_prefix(bytes)? {
+            Some((frame, used)) if used == bytes.len() => Ok(frame),
+            Some((_, used)) => Err(FrameError::TrailingBytes(bytes.len() - used)),
+            None => {
+                let needed = match bytes.first_chunk::<HEADER_LEN>() {
+                    Some(h) => HEADER_LEN + FrameHeader::parse(h)?.body_len,
+                    None => HEADER_LEN,
+                };
+                Err(FrameError::Truncated {
+                    needed,
+                    have: bytes.len(),
+                })
+            }
+        }
+    }
+
+    /// Decodes the frame at the front of a stream buffer: `Ok(None)` means "read more", and
+    /// `Ok(Some((frame, n)))` that the frame used the first `n` bytes. A bad header is an error
+    /// as soon as its six bytes are in.
+    pub fn decode_prefix(bytes: &[u8]) -> Result<Option<(Self, usize)>, FrameError> {
+        let Some(head) = bytes.first_chunk::<HEADER_LEN>() else {
+            return Ok(None);
+        };
+        let header = FrameHeader::parse(head)?;
+        let end = HEADER_LEN + header.body_len;
+        let Some(body) = bytes.get(HEADER_LEN..end) else {
+            return Ok(None);
+        };
+        Ok(Some((
+            Self {
+                kind: header.kind,
+                body: body.to_vec(),
+            },
+            end,
+        )))
+    }
+}
+
+/// Why a peer refused a message: sent on the same stream instead of an answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorReport {
+    /// A stable application error code (listed in `docs/protocol.md`).
+    pub code: u16,
+    /// A human-readable explanation. Never contains secrets or case data.
+    pub message: String,
+}
+
+impl ErrorReport {
+    /// The largest encoded report.
+    pub const MAX_SIZE: usize = 4096;
+}
+
+/// A decoded message, with signed documents still unverified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// A signed request.
+    Request(Signed<EvidenceRequest>),
+    /// A signed acknowledgement.
+    Acknowledgement(Signed<Acknowledgement>),
+    /// A signed decision.
+    Decision(Signed<Decision>),
+    /// A signed preservation confirmation.
+    PreservationConfirmation(Signed<PreservationConfirmation>),
+    /// A signed extension request.
+    Extension(Signed<Extension>),
+    /// A signed withdrawal.
+    Withdrawal(Signed<Withdrawal>),
+    /// A signed receipt.
+    Receipt(Signed<Receipt>),
+    /// An error report.
+    Error(ErrorReport),
+}
+
+impl Message {
+    /// Decodes a frame's body according to its kind.
+    pub fn from_frame(frame: &Frame) -> Result<Self, FrameError> {
+        fn signed<T: Document>(frame: &Frame) -> Result<Signed<T>, FrameError> {
+            Signed::decode(&frame.body).map_err(|source| FrameError::Document {
+                kind: frame.kind,
+                source,
+            })
+        }
+        Ok(match frame.kind {
+            MessageKind::Request => Self::Request(signed(frame)?),
+            MessageKind::Acknowledgement => Self::Acknowledgement(signed(frame)?),
+            MessageKind::Decision => Self::Decision(signed(frame)?),
+            MessageKind::PreservationConfirmation => Self::PreservationConfirmation(signed(frame)?),
+            MessageKind::Extension => Self::Extension(signed(frame)?),
+            MessageKind::Withdrawal => Self::Withdrawal(signed(frame)?),
+            MessageKind::Receipt => Self::Receipt(signed(frame)?),
+            MessageKind::Error => Self::Error(
+                canonical::decode("error report", &frame.body).map_err(FrameError::ErrorReport)?,
+            ),
+        })
+    }
+
+    /// The frame for this message.
+    pub fn to_frame(&self) -> Frame {
+        let (kind, body) = match self {
+            Self::Request(s) => (MessageKind::Request, s.encode()),
+            Self::Acknowledgement(s) => (MessageKind::Acknowledgement, s.encode()),
+            Self::Decision(s) => (MessageKind::Decision, s.encode()),
+            Self::PreservationConfirmation(s) => {
+                (MessageKind::PreservationConfirmation, s.encode())
+            }
+            Self::Extension(s) => (MessageKind::Extension, s.encode()),
+            Self::Withdrawal(s) => (MessageKind::Withdrawal, s.encode()),
+            Self::Receipt(s) => (MessageKind::Receipt, s.encode()),
+            Self::Error(r) => (MessageKind::Error, canonical::encode(r)),
+        };
+        Frame { kind, body }
+    }
+
+    /// Decodes one complete frame into a message.
+    pub fn decode(bytes: &[u8]) -> Result<Self, FrameError> {
+        Self::from_frame(&Frame::decode(bytes)?)
+    }
+
+    /// Encodes the message as one frame.
+    pub fn encode(&self) -> Vec<u8> {
+        self.to_frame().encode()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> Message {
+        Message::Error(ErrorReport {
+            code: 7,
+            message: "no".into(),
+        })
+    }
+
+    #[test]
+    fn round_trip_and_typed_errors() {
+        let bytes = report().encode();
+        assert_eq!(Message::decode(&bytes).unwrap(), report());
+        assert!(matches!(
+            Frame::decode(&bytes[..3]),
+            Err(FrameError::Truncated { needed: 6, have: 3 })
+        ));
+        assert!(matches!(
+            Frame::decode(&bytes[..bytes.len() - 1]),
+            Err(FrameError::Truncated { .. })
+        ));
+        let mut long = bytes.clone();
+        long.push(0);
+        assert_eq!(Frame::decode(&long), Err(FrameError::TrailingBytes(1)));
+        let mut v = bytes.clone();
+        v[4] = 9;
+        assert_eq!(Frame::decode(&v), Err(FrameError::UnknownVersion(9)));
+        let mut k = bytes.clone();
+        k[5] = 0x42;
+        assert_eq!(Frame::decode(&k), Err(FrameError::UnknownKind(0x42)));
+        let mut short = bytes.clone();
+        short[..4].copy_from_slice(&1u32.to_be_bytes());
+        assert_eq!(Frame::decode(&short), Err(FrameError::LengthTooShort(1)));
+    }
+
+    #[test]
+    fn oversized_length_is_refused_before_reading_the_body() {
+        let mut head = [0u8; HEADER_LEN];
+        head[..4].copy_from_slice(&u32::MAX.to_be_bytes());
+        head[4] = VERSION;
+        head[5] = MessageKind::Request as u8;
+        assert!(matches!(
+            FrameHeader::parse(&head),
+            Err(FrameError::TooLarge { .. })
+        ));
+        // decode_prefix refuses from the header alone, without waiting for 4 GiB.
+        assert!(Frame::decode_prefix(&head).is_err());
+    }
+
+    #[test]
+    fn prefix_decoding_asks_for_more() {
+        let bytes = report().encode();
+        for cut in 0..bytes.len() {
+            assert_eq!(Frame::decode_prefix(&bytes[..cut]).unwrap(), None);
+        }
+        let mut two = bytes.clone();
+        two.extend_from_slice(&bytes);
+        let (f, used) = Frame::decode_prefix(&two).unwrap().unwrap();
+        assert_eq!(used, bytes.len());
+        assert_eq!(Message::from_frame(&f).unwrap(), report());
+    }
+}

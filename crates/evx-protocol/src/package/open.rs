@@ -1,0 +1,457 @@
+//! Opening: check the header, decrypt to staging, verify the signed trailer, then commit.
+
+use std::io::{self, Read};
+
+use super::header::{HeaderProblem, PackageHeader};
+use super::items::{ItemHashers, ItemIndex, Manifest, check_item_name};
+use super::staging::Staging;
+use super::{
+    HPKE_INFO, MAGIC, MAX_HEADER, MAX_ITEMS, MAX_SEALED_RECORD, PAYLOAD_LABEL, Parallelism,
+    RECORD_CHUNK, RECORD_HEADER, RECORD_INDEX, RECORD_TRAILER, batch_chunks, join,
+};
+use crate::canonical;
+use crate::crypto::aead::{PayloadKey, TAG_LEN};
+use crate::crypto::hpke::{ReceiverContext, setup_receiver};
+use crate::crypto::{HpkeSecretKey, VerifyingKey};
+use crate::document::{DocumentError, Signed};
+use crate::ids::{KeyId, PackageId};
+use crate::merkle::RootBuilder;
+use crate::purpose::{self, DeclaredPurpose, PurposeRefusal};
+
+/// Why a package was refused. Each refusal case has its own variant, and none of them carries
+/// plaintext or key material.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Reading the package or writing to staging failed.
+    #[error("I/O error while opening the package: {0}")]
+    Io(#[from] io::Error),
+    /// The input does not start with `EVX1`.
+    #[error("not an EVX1 evidence package (bad magic bytes)")]
+    BadMagic,
+    /// The structure is broken: a length out of bounds, an unexpected record, an undecodable
+    /// header, index or manifest.
+    #[error("malformed package: {0}")]
+    Malformed(String),
+    /// The header names a format version this build cannot read.
+    #[error("package format version {0} is not supported; this evx reads version 1")]
+    UnsupportedVersion(u8),
+    /// The package is sealed to another key.
+    #[error(
+        "the package is sealed to key {sealed_to}, not to this node's key {ours}: it was sent to the wrong party, or the node's HPKE key was rotated"
+    )]
+    WrongRecipient {
+        /// The recipient key id in the header.
+        sealed_to: KeyId,
+        /// Our key id.
+        ours: KeyId,
+    },
+    /// The header names another sender than the one expected.
+    #[error("the package claims sender key {claimed}, but it was expected from key {expected}")]
+    UnexpectedSender {
+        /// The sender key id in the header.
+        claimed: KeyId,
+        /// The expected sender's key id.
+        expected: KeyId,
+    },
+    /// The declared purpose is not allowed for this package; nothing was decrypted.
+    #[error("opening refused: {0}")]
+    PurposeRefused(#[from] PurposeRefusal),
+    /// The header does not authenticate: a header byte was altered.
+    #[error("the package header was altered: it does not match the sealed key material")]
+    HeaderAltered,
+    /// The package ends before its final chunk.
+    #[error("the package is truncated: it ends before its final chunk, or inside a record")]
+    Truncated,
+    /// Data follows the final chunk or the trailer.
+    #[error("the package was extended: data follows its final chunk")]
+    Extended,
+    /// A chunk failed authentication at its position.
+    #[error(
+        "chunk {index} failed authentication: chunks were reordered, dropped, duplicated or altered"
+    )]
+    ChunkRejected {
+        /// The chunk's position (0-based).
+        index: u64,
+    },
+    /// The package has no trailer, so no signature.
+    #[error("the package has no signed trailer: it was cut after its final chunk")]
+    MissingSignature,
+    /// The sealed trailer does not authenticate.
+    #[error("the package trailer was altered")]
+    TrailerAltered,
+    /// The manifest is signed by a key other than the expected sender's.
+    #[error("the manifest is signed by key {signer}, not by the expected sender {expected}")]
+    ForeignSignature {
+        /// Who signed.
+        signer: KeyId,
+        /// Who was expected to.
+        expected: KeyId,
+    },
+    /// The manifest's signature does not verify.
+    #[error("the manifest signature does not verify")]
+    BadSignature,
+    /// The signed manifest disagrees with the package.
+    #[error("the signed manifest does not match the package: {0}")]
+    ManifestMismatch(&'static str),
+}
+
+/// A verified package: its manifest and what the staging sink committed.
+#[derive(Debug)]
+pub struct Opened<C> {
+    /// `H`, the package id.
+    pub package_id: PackageId,
+    /// The header.
+    pub header: PackageHeader,
+    /// The verified manifest.
+    pub manifest: Manifest,
+    /// The signed manifest exactly as received: with the plaintext, proof of origin for a court.
+    pub signed_manifest: Signed<Manifest>,
+    /// What the staging sink committed.
+    pub committed: C,
+}
+
+/// A package whose header has been read and parsed, not yet authenticated.
+///
+/// Inspect [`PackageReader::header`] to decide whether to open at all (is it for us, from the
+/// expected party, for an open case?), then call [`PackageReader::open`].
+pub struct PackageReader<R: Read> {
+    reader: R,
+    header: PackageHeader,
+    package_id: PackageId,
+    parallelism: Parallelism,
+}
+
+impl<R: Read> core::fmt::Debug for PackageReader<R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PackageReader")
+            .field("package_id", &self.package_id)
+            .finish()
+    }
+}
+
+fn read_exact_or_truncated(r: &mut impl Read, buf: &mut [u8]) -> Result<(), OpenError> {
+    r.read_exact(buf).map_err(|e| match e.kind() {
+        io::ErrorKind::UnexpectedEof => OpenError::Truncated,
+        _ => OpenError::Io(e),
+    })
+}
+
+/// Reads a record header; `None` at a clean end of input.
+fn read_record_header(r: &mut impl Read) -> Result<Option<(u8, usize)>, OpenError> {
+    let mut h = [0u8; RECORD_HEADER];
+    let mut got = 0;
+    while got < RECORD_HEADER {
+        match r.read(&mut h[got..]) {
+            Ok(0) if got == 0 => return Ok(None),
+            Ok(0) => return Err(OpenError::Truncated),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(OpenError::Io(e)),
+        }
+    }
+    Ok(Some((
+        h[0],
+        u32::from_be_bytes([h[1], h[2], h[3], h[4]]) as usize,
+    )))
+}
+
+fn read_sealed_record(r: &mut impl Read, len: usize, what: &str) -> Result<Vec<u8>, OpenError> {
+    if len > MAX_SEALED_RECORD {
+        return Err(OpenError::Malformed(format!(
+            "{what} record of {len} bytes exceeds the limit of {MAX_SEALED_RECORD}"
+        )));
+    }
+    let mut body = vec![0u8; len];
+    read_exact_or_truncated(r, &mut body)?;
+    Ok(body)
+}
+
+impl<R: Read> PackageReader<R> {
+    /// Reads and parses the magic and the header.
+    pub fn new(mut reader: R) -> Result<Self, OpenError> {
+        let mut start = [0u8; 6];
+        read_exact_or_truncated(&mut reader, &mut start)?;
+        if &start[..4] != MAGIC {
+            return Err(OpenError::BadMagic);
+        }
+        let len = usize::from(u16::from_be_bytes([start[4], start[5]]));
+        if len > MAX_HEADER {
+            return Err(OpenError::Malformed(format!(
+                "header of {len} bytes exceeds the limit of {MAX_HEADER}"
+            )));
+        }
+        let mut bytes = vec![0u8; len];
+        read_exact_or_truncated(&mut reader, &mut bytes)?;
+        let header = PackageHeader::decode(&bytes).map_err(|p| match p {
+            HeaderProblem::Decode(e) => OpenError::Malformed(e.to_string()),
+            HeaderProblem::Version(v) => OpenError::UnsupportedVersion(v),
+            HeaderProblem::Suite(s) => OpenError::Malformed(format!("unknown cipher suite {s}")),
+            HeaderProblem::ChunkSize(c) => OpenError::Malformed(format!("invalid chunk size {c}")),
+        })?;
+        let package_id = PackageHeader::package_id_of(&bytes);
+        Ok(Self {
+            reader,
+            header,
+            package_id,
+            parallelism: Parallelism::default(),
+        })
+    }
+
+    /// Chooses whether hashing may use a second thread.
+    pub fn with_parallelism(mut self, parallelism: Parallelism) -> Self {
+        self.parallelism = parallelism;
+        self
+    }
+
+    /// The header, parsed but not yet authenticated.
+    pub fn header(&self) -> &PackageHeader {
+        &self.header
+    }
+
+    /// `H`, the package id.
+    pub fn package_id(&self) -> PackageId {
+        self.package_id
+    }
+
+    /// Authenticates and decrypts the package into `staging`, and commits it only if every
+    /// check passes.
+    ///
+    /// In order: the package must be sealed to `recipient`, claim `sender`, and allow
+    /// `declared` (all before any decryption); then the header must authenticate, every chunk
+    /// must authenticate in sequence up to a final chunk, the trailer must be present and
+    /// sealed, its manifest signed by `sender` and consistent with the header, the length, the
+    /// Merkle root and every item digest, and nothing may follow it.
+    pub fn open<S: Staging>(
+        mut self,
+        recipient: &HpkeSecretKey,
+        sender: &VerifyingKey,
+        declared: &DeclaredPurpose,
+        mut staging: S,
+    ) -> Result<Opened<S::Committed>, OpenError> {
+        let h = &self.header;
+        if h.recipient != recipient.id() {
+            return Err(OpenError::WrongRecipient {
+                sealed_to: h.recipient,
+                ours: recipient.id(),
+            });
+        }
+        if h.sender != sender.id() {
+            return Err(OpenError::UnexpectedSender {
+                claimed: h.sender,
+                expected: sender.id(),
+            });
+        }
+        purpose::check(&h.case_id, h.purpose, &h.conditions, declared)?;
+        match self.decrypt(recipient, sender, &mut staging) {
+            Ok((manifest, signed_manifest)) => {
+                let committed = staging.commit(&manifest)?;
+                Ok(Opened {
+                    package_id: self.package_id,
+                    header: self.header,
+                    manifest,
+                    signed_manifest,
+                    committed,
+                })
+            }
+            Err(e) => {
+                staging.discard();
+                Err(e)
+            }
+        }
+    }
+
+    fn decrypt<S: Staging>(
+        &mut self,
+        recipient: &HpkeSecretKey,
+        sender: &VerifyingKey,
+        staging: &mut S,
+    ) -> Result<(Manifest, Signed<Manifest>), OpenError> {
+        let aad = self.package_id.0;
+        let mut ctx = setup_receiver(recipient, &self.header.enc, HPKE_INFO)
+            .map_err(|_| OpenError::HeaderAltered)?;
+
+        // The index is the first AEAD under H: if any header byte changed, it fails here.
+        let index = match read_record_header(&mut self.reader)? {
+            Some((RECORD_INDEX, len)) => read_sealed_record(&mut self.reader, len, "index")?,
+            Some((t, _)) => {
+                return Err(OpenError::Malformed(format!(
+                    "expected the index record, found type {t:#04x}"
+                )));
+            }
+            None => return Err(OpenError::Truncated),
+        };
+        let index = ctx
+            .open(&index, &aad)
+            .map_err(|_| OpenError::HeaderAltered)?;
+        let index: ItemIndex = canonical::decode("item index", &index)
+            .map_err(|e| OpenError::Malformed(e.to_string()))?;
+        if index.v != 1 {
+            return Err(OpenError::UnsupportedVersion(index.v));
+        }
+        if index.items.len() > MAX_ITEMS {
+            return Err(OpenError::Malformed(format!(
+                "{} items exceed the limit of {MAX_ITEMS}",
+                index.items.len()
+            )));
+        }
+        for item in &index.items {
+            check_item_name(&item.name)
+                .map_err(|why| OpenError::Malformed(format!("item name {:?}: {why}", item.name)))?;
+        }
+        let announced = index
+            .items
+            .iter()
+            .try_fold(0u64, |a, i| a.checked_add(i.length))
+            .ok_or_else(|| OpenError::Malformed("item lengths overflow".into()))?;
+
+        let key = PayloadKey::new(&ctx.export32(&[PAYLOAD_LABEL, &aad[..]].concat()));
+        let (length, leaves, digests) =
+            self.decrypt_chunks(&key, &aad, &index, announced, staging)?;
+        let signed = self.read_trailer(&mut ctx, &aad)?;
+        let manifest = signed.verify(sender).map_err(|e| match e {
+            DocumentError::WrongSigner {
+                found, expected, ..
+            } => OpenError::ForeignSignature {
+                signer: found,
+                expected,
+            },
+            DocumentError::BadSignature { .. } => OpenError::BadSignature,
+            other => OpenError::Malformed(format!("manifest: {other}")),
+        })?;
+
+        let mismatch = [
+            (manifest.package_id != self.package_id, "package id"),
+            (manifest.sender != self.header.sender, "sender key"),
+            (manifest.recipient != self.header.recipient, "recipient key"),
+            (manifest.length != length, "plaintext length"),
+            (manifest.chunk_count != leaves.len(), "chunk count"),
+            (manifest.root != leaves.root(), "Merkle root"),
+            (manifest.items.len() != index.items.len(), "item count"),
+        ];
+        if let Some((_, what)) = mismatch.iter().find(|(bad, _)| *bad) {
+            return Err(OpenError::ManifestMismatch(what));
+        }
+        for ((m, spec), digest) in manifest.items.iter().zip(&index.items).zip(&digests) {
+            if &m.spec != spec {
+                return Err(OpenError::ManifestMismatch("item description"));
+            }
+            if &m.sha256 != digest {
+                return Err(OpenError::ManifestMismatch("item digest"));
+            }
+        }
+        Ok((manifest, signed))
+    }
+
+    /// Decrypts every chunk record up to the final one, batch by batch, feeding staging, the
+    /// Merkle leaves and the item digests.
+    fn decrypt_chunks<S: Staging>(
+        &mut self,
+        key: &PayloadKey,
+        aad: &[u8; 32],
+        index: &ItemIndex,
+        announced: u64,
+        staging: &mut S,
+    ) -> Result<(u64, RootBuilder, Vec<[u8; 32]>), OpenError> {
+        let cs = self.header.chunk_size as usize;
+        let slot = cs + TAG_LEN;
+        let per_batch = batch_chunks(self.header.chunk_size);
+        let mut batch = vec![0u8; per_batch * slot];
+        let mut lens = Vec::with_capacity(per_batch);
+        let mut hashers = ItemHashers::new(index.items.iter().map(|i| i.length).collect());
+        let mut leaves = RootBuilder::new();
+        let (mut counter, mut length) = (0u64, 0u64);
+        loop {
+            lens.clear();
+            let mut final_seen = false;
+            while lens.len() < per_batch && !final_seen {
+                let len = match read_record_header(&mut self.reader)? {
+                    Some((RECORD_CHUNK, len)) => len,
+                    // A trailer (or the end) before a final chunk: the tail was cut off.
+                    Some((RECORD_TRAILER, _)) | None => return Err(OpenError::Truncated),
+                    Some((t, _)) => {
+                        return Err(OpenError::Malformed(format!(
+                            "unexpected record type {t:#04x} in the payload"
+                        )));
+                    }
+                };
+                if !(TAG_LEN..=slot).contains(&len) {
+                    return Err(OpenError::Malformed(format!(
+                        "chunk record of {len} bytes; chunks are {TAG_LEN} to {slot} bytes"
+                    )));
+                }
+                final_seen = len < slot;
+                let buf = &mut batch[lens.len() * slot..][..len];
+                read_exact_or_truncated(&mut self.reader, buf)?;
+                let n = key
+                    .open(counter, final_seen, aad, buf)
+                    .map_err(|_| OpenError::ChunkRejected { index: counter })?;
+                counter += 1;
+                length += n as u64;
+                if length > announced {
+                    return Err(OpenError::ManifestMismatch(
+                        "plaintext longer than the items announce",
+                    ));
+                }
+                lens.push(n);
+            }
+            let plain = || {
+                lens.iter()
+                    .enumerate()
+                    .map(|(i, n)| &batch[i * slot..][..*n])
+            };
+            let bytes = lens.iter().sum();
+            let ((), written) = join(
+                self.parallelism,
+                bytes,
+                || plain().for_each(|c| hashers.update(c)),
+                || {
+                    plain().try_for_each(|c| {
+                        leaves.push(c);
+                        staging.write(c)
+                    })
+                },
+            );
+            written?;
+            if final_seen {
+                break;
+            }
+        }
+        let digests = hashers.finish().ok_or(OpenError::ManifestMismatch(
+            "plaintext shorter than the items announce",
+        ))?;
+        Ok((length, leaves, digests))
+    }
+
+    /// Reads the trailer record, then checks that nothing follows it.
+    fn read_trailer(
+        &mut self,
+        ctx: &mut ReceiverContext,
+        aad: &[u8; 32],
+    ) -> Result<Signed<Manifest>, OpenError> {
+        let len = match read_record_header(&mut self.reader)? {
+            Some((RECORD_TRAILER, len)) => len,
+            Some((RECORD_CHUNK, _)) => return Err(OpenError::Extended),
+            Some((t, _)) => {
+                return Err(OpenError::Malformed(format!(
+                    "expected the trailer record, found type {t:#04x}"
+                )));
+            }
+            None => return Err(OpenError::MissingSignature),
+        };
+        let body = read_sealed_record(&mut self.reader, len, "trailer")?;
+        let plain = ctx
+            .open(&body, aad)
+            .map_err(|_| OpenError::TrailerAltered)?;
+        let signed = Signed::<Manifest>::decode(&plain)
+            .map_err(|e| OpenError::Malformed(format!("trailer: {e}")))?;
+        let mut probe = [0u8; 1];
+        loop {
+            match self.reader.read(&mut probe) {
+                Ok(0) => return Ok(signed),
+                Ok(_) => return Err(OpenError::Extended),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(OpenError::Io(e)),
+            }
+        }
+    }
+}

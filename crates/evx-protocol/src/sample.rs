@@ -1,0 +1,140 @@
+//! Realistic example documents, for the demo, the tests, the benchmarks and the test vectors.
+//!
+//! Nothing here is used by a node at run time; it exists so that every example of a request or
+//! a package in evx is the same, plausible one rather than a dozen ad-hoc literals.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use crate::document::{
+    AuthorityType, Confidentiality, DataCategory, EvidenceRequest, Instrument, Issuer, Offence,
+    Proceeding, RequestType, Selector, TimeRange,
+};
+use crate::ids::{CaseId, PartyId, RequestId, UnixTime};
+use crate::package::{Collection, DEFAULT_CHUNK_SIZE, ItemSpec, PackageParams};
+use crate::purpose::{Conditions, OnwardTransfer, Purpose};
+
+/// 2026-11-20T09:00:00Z, the time every sample is issued at.
+pub const SAMPLE_TIME: UnixTime = UnixTime(1_795_165_200);
+
+/// The sample requesting party.
+pub fn requesting_party() -> PartyId {
+    PartyId::new("DE-BfJ").unwrap_or_else(|_| unreachable!("valid literal"))
+}
+
+/// The sample requested party.
+pub fn requested_party() -> PartyId {
+    PartyId::new("IE-provider-LERT").unwrap_or_else(|_| unreachable!("valid literal"))
+}
+
+/// The sample case.
+pub fn case_id() -> CaseId {
+    CaseId::new("DE-StA-Berlin/2026/0412").unwrap_or_else(|_| unreachable!("valid literal"))
+}
+
+/// A production request for subscriber and traffic data on two accounts, under the Budapest
+/// Convention, issued by a prosecutor and validated by an investigating judge.
+pub fn production_request(request_id: RequestId) -> EvidenceRequest {
+    EvidenceRequest {
+        v: 1,
+        request_id,
+        requesting_party: requesting_party(),
+        requested_party: requested_party(),
+        issued_at: SAMPLE_TIME,
+        proceeding: Proceeding::Criminal,
+        case_id: case_id(),
+        instrument: Instrument::Budapest,
+        request_type: RequestType::Production,
+        issuer: Issuer {
+            authority: "Staatsanwaltschaft Berlin".into(),
+            authority_type: AuthorityType::Prosecutor,
+            file_number: "276 Js 412/26".into(),
+            contact: "cybercrime@sta-berlin.example".into(),
+        },
+        validation: Some(crate::document::Validation {
+            authority: "Amtsgericht Tiergarten".into(),
+            authority_type: AuthorityType::InvestigatingJudge,
+            reference: "351 Gs 1024/26".into(),
+            validated_at: UnixTime(SAMPLE_TIME.0 - 86_400),
+            validator_key: crate::ids::KeyId([0x5a; 32]),
+        }),
+        offence: Offence {
+            code: "illegal-access".into(),
+            statute: "§ 202a StGB".into(),
+            max_penalty_months: 36,
+            committed_via_ict: true,
+        },
+        facts: "Intrusion into a hospital network on 2026-10-03; the ransom note names two \
+                accounts at the provider, used from the intruder's connections."
+            .into(),
+        categories: vec![DataCategory::Subscriber, DataCategory::Traffic],
+        selectors: vec![
+            Selector::Account {
+                service: "mail.provider.example".into(),
+                account: "k.lenz".into(),
+            },
+            Selector::IpAddress {
+                address: IpAddr::V4(Ipv4Addr::new(203, 0, 113, 77)),
+                port: Some(51_234),
+                at: UnixTime(SAMPLE_TIME.0 - 4_000_000),
+            },
+        ],
+        time_range: TimeRange {
+            from: UnixTime(SAMPLE_TIME.0 - 5_000_000),
+            to: SAMPLE_TIME,
+        },
+        purpose: Purpose::Investigation,
+        emergency: None,
+        confidentiality: Confidentiality {
+            confidential: true,
+            no_user_notice_until: None,
+        },
+        onward_transfer: OnwardTransfer::DenyWithoutAuthorisation,
+        preservation_ref: None,
+        notification_ref: None,
+    }
+}
+
+/// Package parameters answering `request`.
+pub fn package_params(request: &EvidenceRequest) -> PackageParams {
+    PackageParams {
+        sender_party: request.requested_party.clone(),
+        recipient_party: request.requesting_party.clone(),
+        case_id: request.case_id.clone(),
+        request_id: request.request_id,
+        purpose: request.purpose,
+        conditions: Conditions {
+            retention_days: Some(365),
+            ..Conditions::default()
+        },
+        created_at: SAMPLE_TIME.plus_secs(3600),
+        chunk_size: DEFAULT_CHUNK_SIZE,
+    }
+}
+
+/// An item spec with the given name and length.
+pub fn item(name: &str, media_type: &str, length: u64) -> ItemSpec {
+    ItemSpec {
+        name: name.into(),
+        media_type: media_type.into(),
+        length,
+        collection: Collection {
+            source: format!("provider-dataset/{name}"),
+            collected_at: SAMPLE_TIME.plus_secs(1800),
+            legal_basis: "Budapest Convention Art. 31".into(),
+        },
+    }
+}
+
+/// Deterministic, incompressible-looking payload bytes: `len` bytes derived from `seed` by
+/// SHA-256 in counter mode (test data only, not a random number generator).
+pub fn payload(seed: u64, len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len);
+    let mut block = 0u64;
+    while out.len() < len {
+        let d = crate::crypto::sha256_parts(&[&seed.to_be_bytes(), &block.to_be_bytes()]);
+        let n = (len - out.len()).min(32);
+        out.extend_from_slice(&d[..n]);
+        block += 1;
+    }
+    out
+}

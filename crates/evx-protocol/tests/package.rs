@@ -1,0 +1,336 @@
+//! Seal → open round trips, every refusal case, and single-byte tampering anywhere.
+
+use std::cell::Cell;
+use std::io;
+use std::rc::Rc;
+
+use evx_protocol::crypto::{HpkeSecretKey, SigningKey};
+use evx_protocol::ids::{CaseId, RequestId};
+use evx_protocol::package::{
+    ItemSpec, Manifest, MemoryStaging, OpenError, PackageParams, PackageReader, Parallelism,
+    SealError, Sealer, Staging,
+};
+use evx_protocol::purpose::{DeclaredPurpose, Purpose};
+use evx_protocol::sample;
+use proptest::prelude::*;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+struct Fixture {
+    sender: SigningKey,
+    recipient: HpkeSecretKey,
+    params: PackageParams,
+}
+
+fn fixture(chunk_size: u32) -> Fixture {
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    let sender = SigningKey::generate(&mut rng);
+    let recipient = HpkeSecretKey::generate(&mut rng);
+    let request = sample::production_request(RequestId::random(&mut rng));
+    let mut params = sample::package_params(&request);
+    params.chunk_size = chunk_size;
+    Fixture {
+        sender,
+        recipient,
+        params,
+    }
+}
+
+fn investigation() -> DeclaredPurpose {
+    DeclaredPurpose {
+        case: sample::case_id(),
+        purpose: Purpose::Investigation,
+    }
+}
+
+fn split_items(total: usize, parts: usize) -> Vec<ItemSpec> {
+    // Uneven sizes, including empty items, summing to `total`.
+    let mut left = total;
+    (0..parts)
+        .map(|i| {
+            let len = if i + 1 == parts {
+                left
+            } else {
+                (total / (parts + i)).min(left)
+            };
+            left -= len;
+            sample::item(
+                &format!("item-{i}.bin"),
+                "application/octet-stream",
+                len as u64,
+            )
+        })
+        .collect()
+}
+
+fn seal(f: &Fixture, items: Vec<ItemSpec>, data: &[u8], par: Parallelism) -> Vec<u8> {
+    let mut rng = ChaCha20Rng::seed_from_u64(99);
+    let mut s = Sealer::new(
+        Vec::new(),
+        f.params.clone(),
+        items,
+        &f.sender,
+        f.recipient.public_key(),
+        &mut rng,
+    )
+    .unwrap()
+    .with_parallelism(par);
+    // Feed in uneven pieces so batch boundaries fall mid-write.
+    for piece in data.chunks(77_777) {
+        s.write_payload(piece).unwrap();
+    }
+    let sealed = s.finish().unwrap();
+    assert_eq!(sealed.package_len, sealed.writer.len() as u64);
+    sealed.writer
+}
+
+fn open(f: &Fixture, package: &[u8]) -> Result<(Manifest, Vec<u8>), OpenError> {
+    let reader = PackageReader::new(package)?;
+    let opened = reader.open(
+        &f.recipient,
+        &f.sender.verifying_key(),
+        &investigation(),
+        MemoryStaging::with_limit(1 << 30),
+    )?;
+    Ok((opened.manifest, opened.committed))
+}
+
+#[test]
+fn round_trips_at_chunk_boundaries() {
+    for cs in [4096u32, 65_536] {
+        let f = fixture(cs);
+        let c = cs as usize;
+        for len in [
+            0,
+            1,
+            c - 1,
+            c,
+            c + 1,
+            2 * c,
+            3 * c - 1,
+            5 * 1024 * 1024 + 17,
+        ] {
+            let data = sample::payload(len as u64, len);
+            for parts in [1, 3] {
+                for par in [Parallelism::TwoThreads, Parallelism::SingleThread] {
+                    let package = seal(&f, split_items(len, parts), &data, par);
+                    let (manifest, plain) =
+                        open(&f, &package).unwrap_or_else(|e| panic!("cs {cs} len {len}: {e}"));
+                    assert_eq!(plain, data, "cs {cs} len {len}");
+                    assert_eq!(manifest.length, len as u64);
+                    // The final chunk is always shorter than a full one: len / cs + 1 chunks.
+                    assert_eq!(manifest.chunk_count, (len / c + 1) as u64);
+                    for (item, range) in manifest.items.iter().zip(manifest.item_ranges()) {
+                        let bytes = &data[range.start as usize..range.end as usize];
+                        assert_eq!(item.sha256, evx_protocol::crypto::sha256(bytes));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn sealing_is_deterministic_given_the_rng() {
+    let f = fixture(4096);
+    let data = sample::payload(1, 10_000);
+    let a = seal(&f, split_items(10_000, 2), &data, Parallelism::TwoThreads);
+    let b = seal(&f, split_items(10_000, 2), &data, Parallelism::SingleThread);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn sealer_checks_what_it_is_given() {
+    let f = fixture(4096);
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    let new = |items, cs, rng: &mut ChaCha20Rng| {
+        let mut p = f.params.clone();
+        p.chunk_size = cs;
+        Sealer::new(
+            Vec::new(),
+            p,
+            items,
+            &f.sender,
+            f.recipient.public_key(),
+            rng,
+        )
+    };
+    assert!(matches!(
+        new(vec![], 5000, &mut rng),
+        Err(SealError::BadChunkSize(5000))
+    ));
+    let bad = vec![sample::item("../etc/passwd", "text/plain", 1)];
+    assert!(matches!(
+        new(bad, 4096, &mut rng),
+        Err(SealError::BadItemName { .. })
+    ));
+    let mut s = new(vec![sample::item("a", "text/plain", 3)], 4096, &mut rng).unwrap();
+    assert!(matches!(
+        s.write_payload(b"abcd"),
+        Err(SealError::TooMuchData {
+            written: 4,
+            announced: 3
+        })
+    ));
+    let mut s = new(vec![sample::item("a", "text/plain", 3)], 4096, &mut rng).unwrap();
+    s.write_payload(b"ab").unwrap();
+    assert!(matches!(
+        s.finish(),
+        Err(SealError::TooLittleData {
+            written: 2,
+            announced: 3
+        })
+    ));
+}
+
+/// Records whether opened plaintext was committed or discarded.
+struct Spy {
+    committed: Rc<Cell<bool>>,
+    discarded: Rc<Cell<bool>>,
+}
+
+impl Staging for Spy {
+    type Committed = ();
+    fn write(&mut self, _: &[u8]) -> io::Result<()> {
+        Ok(())
+    }
+    fn commit(self, _: &Manifest) -> io::Result<()> {
+        self.committed.set(true);
+        Ok(())
+    }
+    fn discard(self) {
+        self.discarded.set(true);
+    }
+}
+
+#[test]
+fn unverified_plaintext_is_discarded_never_committed() {
+    let f = fixture(4096);
+    let data = sample::payload(3, 20_000);
+    let mut package = seal(&f, split_items(20_000, 1), &data, Parallelism::SingleThread);
+    let cut = package.len() - 10;
+    package.truncate(cut);
+    let (committed, discarded) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(false)));
+    let spy = Spy {
+        committed: committed.clone(),
+        discarded: discarded.clone(),
+    };
+    let r = PackageReader::new(&package[..]).unwrap().open(
+        &f.recipient,
+        &f.sender.verifying_key(),
+        &investigation(),
+        spy,
+    );
+    assert!(r.is_err());
+    assert!(!committed.get());
+    assert!(discarded.get());
+}
+
+#[test]
+fn purpose_and_parties_are_checked_before_decryption() {
+    let f = fixture(4096);
+    let package = seal(
+        &f,
+        split_items(100, 1),
+        &sample::payload(4, 100),
+        Parallelism::SingleThread,
+    );
+    let spy = || Spy {
+        committed: Rc::new(Cell::new(false)),
+        discarded: Rc::new(Cell::new(false)),
+    };
+    let reader = || PackageReader::new(&package[..]).unwrap();
+    let prosecution = DeclaredPurpose {
+        case: sample::case_id(),
+        purpose: Purpose::Prosecution,
+    };
+    assert!(matches!(
+        reader().open(&f.recipient, &f.sender.verifying_key(), &prosecution, spy()),
+        Err(OpenError::PurposeRefused(_))
+    ));
+    let other_case = DeclaredPurpose {
+        case: CaseId::new("other").unwrap(),
+        purpose: Purpose::Investigation,
+    };
+    assert!(matches!(
+        reader().open(&f.recipient, &f.sender.verifying_key(), &other_case, spy()),
+        Err(OpenError::PurposeRefused(_))
+    ));
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let stranger = HpkeSecretKey::generate(&mut rng);
+    assert!(matches!(
+        reader().open(
+            &stranger,
+            &f.sender.verifying_key(),
+            &investigation(),
+            spy()
+        ),
+        Err(OpenError::WrongRecipient { .. })
+    ));
+    let impostor = SigningKey::generate(&mut rng);
+    assert!(matches!(
+        reader().open(
+            &f.recipient,
+            &impostor.verifying_key(),
+            &investigation(),
+            spy()
+        ),
+        Err(OpenError::UnexpectedSender { .. })
+    ));
+}
+
+#[test]
+fn every_single_byte_flip_is_detected() {
+    // A small package with a 4 KiB chunk size: three chunks, two items. Every byte of it, from
+    // the magic to the last byte of the trailer, is flipped in turn.
+    let f = fixture(4096);
+    let data = sample::payload(5, 9000);
+    let package = seal(&f, split_items(9000, 2), &data, Parallelism::SingleThread);
+    assert!(open(&f, &package).is_ok());
+    let mut bad = package.clone();
+    for i in 0..package.len() {
+        bad[i] ^= 0x01;
+        assert!(
+            open(&f, &bad).is_err(),
+            "flipping bit 0 of byte {i} went unnoticed"
+        );
+        bad[i] ^= 0x81;
+        assert!(
+            open(&f, &bad).is_err(),
+            "flipping bit 7 of byte {i} went unnoticed"
+        );
+        bad[i] ^= 0x80;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_byte_change_in_a_larger_package_is_detected(pos in any::<prop::sample::Index>(), mask in 1u8..) {
+        let f = fixture(4096);
+        let data = sample::payload(6, 50_000);
+        let mut package = seal(&f, split_items(50_000, 4), &data, Parallelism::SingleThread);
+        let i = pos.index(package.len());
+        package[i] ^= mask;
+        prop_assert!(open(&f, &package).is_err());
+    }
+
+    #[test]
+    fn random_bytes_never_panic_the_opener(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
+        let f = fixture(4096);
+        let _ = open(&f, &bytes);
+        let mut with_magic = b"EVX1".to_vec();
+        with_magic.extend_from_slice(&bytes);
+        let _ = open(&f, &with_magic);
+    }
+
+    #[test]
+    fn round_trip_any_length(len in 0usize..40_000, parts in 1usize..6) {
+        let f = fixture(4096);
+        let data = sample::payload(len as u64, len);
+        let package = seal(&f, split_items(len, parts), &data, Parallelism::SingleThread);
+        let (_, plain) = open(&f, &package).unwrap();
+        prop_assert_eq!(plain, data);
+    }
+}

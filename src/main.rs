@@ -1,0 +1,41 @@
+//! `evx`: the command-line front end of evx, a secure channel for cross-border requests for
+//! electronic evidence. One file per subcommand.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod demo;
+
+/// evx — a secure channel for cross-border requests for electronic evidence.
+///
+/// A requesting authority files signed requests under a treaty; the requested party decides
+/// under its safeguards and delivers signed, encrypted evidence packages bound to a case and a
+/// purpose.
+#[derive(Debug, Parser)]
+#[command(name = "evx", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Walk through one request in memory: sign and frame a request, seal evidence to the
+    /// requesting party, open it for a declared purpose, and show what evx refuses.
+    Demo(demo::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(args) => demo::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
