@@ -95,6 +95,30 @@ pub enum OpenError {
     ManifestMismatch(&'static str),
 }
 
+impl OpenError {
+    /// A stable, kebab-case name for the refusal: used in test vectors, logs and error reports.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Io(_) => "io",
+            Self::BadMagic => "bad-magic",
+            Self::Malformed(_) => "malformed",
+            Self::UnsupportedVersion(_) => "unsupported-version",
+            Self::WrongRecipient { .. } => "wrong-recipient",
+            Self::UnexpectedSender { .. } => "unexpected-sender",
+            Self::PurposeRefused(_) => "purpose-refused",
+            Self::HeaderAltered => "header-altered",
+            Self::Truncated => "truncated",
+            Self::Extended => "extended",
+            Self::ChunkRejected { .. } => "chunk-rejected",
+            Self::MissingSignature => "missing-signature",
+            Self::TrailerAltered => "trailer-altered",
+            Self::ForeignSignature { .. } => "foreign-signature",
+            Self::BadSignature => "bad-signature",
+            Self::ManifestMismatch(_) => "manifest-mismatch",
+        }
+    }
+}
+
 /// A verified package: its manifest and what the staging sink committed.
 #[derive(Debug)]
 pub struct Opened<C> {
