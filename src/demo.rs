@@ -1,5 +1,8 @@
 //! `evx demo`: one request's life, in memory, with every check made for real.
 
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read};
+use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use evx_protocol::crypto::{HpkeSecretKey, SigningKey};
@@ -98,8 +101,11 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
     let mut params = sample::package_params(&received);
     params.created_at = now();
     let started = Instant::now();
+    let dir = TempDir::new()?;
+    let path = dir.0.join("package.evx1");
+    let out = BufWriter::with_capacity(1 << 20, File::create(&path)?);
     let mut sealer = Sealer::new(
-        Vec::new(),
+        out,
         params,
         items,
         &requested_doc,
@@ -114,13 +120,18 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
         left -= n as u64;
     }
     let sealed = sealer.finish()?;
+    sealed
+        .writer
+        .into_inner()
+        .map_err(|e| e.into_error())?
+        .sync_all()?;
     let seal_time = started.elapsed().as_secs_f64();
-    let package = sealed.writer;
+    let package_len = std::fs::metadata(&path)?.len();
     println!(
         "3. package {} sealed: {} items, {} bytes, {:.0} MiB/s",
         sealed.package_id,
         sealed.manifest.items.len(),
-        package.len(),
+        package_len,
         mib_per_s(sealed.manifest.length, seal_time)
     );
 
@@ -130,7 +141,7 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
         purpose: Purpose::Investigation,
     };
     let started = Instant::now();
-    let opened = PackageReader::new(&package[..])?.open(
+    let opened = PackageReader::new(open_file(&path)?)?.open(
         &requesting_hpke,
         &requested_doc.verifying_key(),
         &investigation,
@@ -153,7 +164,7 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
 
     // 5. What evx refuses.
     println!("5. refusals:");
-    let refuse = |what: &str, package: &[u8], declared: &DeclaredPurpose| {
+    let refuse = |what: &str, package: Box<dyn Read>, declared: &DeclaredPurpose| {
         let outcome = PackageReader::new(package).and_then(|r| {
             r.open(
                 &requesting_hpke,
@@ -171,21 +182,24 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
         case: received.case_id.clone(),
         purpose: Purpose::Prosecution,
     };
-    refuse("opening for prosecution", &package, &prosecution);
+    refuse("opening for prosecution", open_file(&path)?, &prosecution);
     let other = DeclaredPurpose {
         case: CaseId::new("FR-PNC/2026/77")?,
         purpose: Purpose::Investigation,
     };
-    refuse("opening for another case", &package, &other);
-    let mut flipped = package.clone();
-    let mid = flipped.len() / 2;
-    flipped[mid] ^= 1;
-    refuse("one bit flipped mid-payload", &flipped, &investigation);
+    refuse("opening for another case", open_file(&path)?, &other);
+    let flipped = FlipByte {
+        inner: open_file(&path)?,
+        at: package_len / 2,
+        pos: 0,
+    };
     refuse(
-        "last 100 bytes cut off",
-        &package[..package.len() - 100],
+        "one bit flipped mid-payload",
+        Box::new(flipped),
         &investigation,
     );
+    let cut = open_file(&path)?.take(package_len - 100);
+    refuse("last 100 bytes cut off", Box::new(cut), &investigation);
     let mut tampered = frame.clone();
     let last = tampered.len() - 1;
     tampered[last] ^= 1;
@@ -201,4 +215,50 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
         "\nThe two-node demo over QUIC, with the policy engine and the audit log, builds on this."
     );
     Ok(())
+}
+
+fn open_file(path: &Path) -> std::io::Result<Box<dyn Read>> {
+    Ok(Box::new(BufReader::with_capacity(
+        1 << 20,
+        File::open(path)?,
+    )))
+}
+
+/// A reader that flips the lowest bit of one byte in transit: a line-noise stand-in.
+struct FlipByte {
+    inner: Box<dyn Read>,
+    at: u64,
+    pos: u64,
+}
+
+impl Read for FlipByte {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if (self.pos..self.pos + n as u64).contains(&self.at) {
+            buf[(self.at - self.pos) as usize] ^= 1;
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// A private temporary directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> std::io::Result<Self> {
+        let nonce = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let path = std::env::temp_dir().join(format!("evx-demo-{}-{nonce}", std::process::id()));
+        std::fs::create_dir(&path)?;
+        Ok(Self(path))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
