@@ -486,7 +486,7 @@ fn main() {
         "signature_foreign",
         "header names the expected sender, but the manifest is signed by another key",
         "foreign-signature",
-        forged(Forgery::SignWith(k.stranger_sender.clone())),
+        forged(Forgery::SignWith(Box::new(k.stranger_sender.clone()))),
     );
     bad(
         "manifest_item_digest_wrong",

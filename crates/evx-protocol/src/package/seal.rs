@@ -84,7 +84,7 @@ pub struct Sealed<W> {
 #[derive(Debug)]
 pub enum Forgery {
     /// Sign the manifest with another key.
-    SignWith(SigningKey),
+    SignWith(Box<SigningKey>),
     /// Flip a bit of the manifest signature.
     CorruptSignature,
     /// Record a wrong digest for the first item.
@@ -306,7 +306,7 @@ impl<W: Write> Sealer<W> {
     #[cfg(feature = "forgery")]
     pub fn finish_forged(self, forgery: Forgery) -> Result<Sealed<W>, SealError> {
         match forgery {
-            Forgery::SignWith(key) => self.finish_inner(|_| {}, Some(key), false),
+            Forgery::SignWith(key) => self.finish_inner(|_| {}, Some(*key), false),
             Forgery::CorruptSignature => self.finish_inner(|_| {}, None, true),
             Forgery::WrongItemDigest => {
                 self.finish_inner(|m| m.items[0].sha256[0] ^= 1, None, false)
