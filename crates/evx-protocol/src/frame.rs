@@ -236,6 +236,42 @@ pub struct ErrorReport {
 impl ErrorReport {
     /// The largest encoded report.
     pub const MAX_SIZE: usize = 4096;
+    /// The frame could not be parsed (truncated, trailing bytes, bad length).
+    pub const MALFORMED_FRAME: u16 = 1;
+    /// The frame's version is not spoken here.
+    pub const UNSUPPORTED_VERSION: u16 = 2;
+    /// The frame's kind is unknown.
+    pub const UNKNOWN_KIND: u16 = 3;
+    /// The frame's body exceeds its kind's limit.
+    pub const TOO_LARGE: u16 = 4;
+    /// The body is not a valid document of its kind (bad envelope, non-canonical, version).
+    pub const MALFORMED_DOCUMENT: u16 = 5;
+    /// The document's signature does not verify, or its signer is not the expected one.
+    pub const BAD_SIGNATURE: u16 = 6;
+    /// The kind is valid but not expected at this point of the exchange.
+    pub const UNEXPECTED_MESSAGE: u16 = 7;
+
+    /// Builds the report a peer sends back for a frame it could not accept.
+    pub fn for_frame_error(e: &FrameError) -> Self {
+        let code = match e {
+            FrameError::Truncated { .. }
+            | FrameError::LengthTooShort(_)
+            | FrameError::TrailingBytes(_)
+            | FrameError::ErrorReport(_) => Self::MALFORMED_FRAME,
+            FrameError::UnknownVersion(_) => Self::UNSUPPORTED_VERSION,
+            FrameError::UnknownKind(_) => Self::UNKNOWN_KIND,
+            FrameError::TooLarge { .. } => Self::TOO_LARGE,
+            FrameError::Document {
+                source: DocumentError::BadSignature { .. } | DocumentError::WrongSigner { .. },
+                ..
+            } => Self::BAD_SIGNATURE,
+            FrameError::Document { .. } => Self::MALFORMED_DOCUMENT,
+        };
+        Self {
+            code,
+            message: e.to_string(),
+        }
+    }
 }
 
 /// A decoded message, with signed documents still unverified.
@@ -359,6 +395,22 @@ mod tests {
         ));
         // decode_prefix refuses from the header alone, without waiting for 4 GiB.
         assert!(Frame::decode_prefix(&head).is_err());
+    }
+
+    #[test]
+    fn frame_errors_map_to_report_codes() {
+        let r = ErrorReport::for_frame_error(&FrameError::UnknownKind(0x42));
+        assert_eq!(r.code, ErrorReport::UNKNOWN_KIND);
+        assert!(r.message.contains("0x42"));
+        let e = FrameError::TooLarge {
+            kind: MessageKind::Request,
+            len: 1 << 20,
+            max: 10,
+        };
+        assert_eq!(
+            ErrorReport::for_frame_error(&e).code,
+            ErrorReport::TOO_LARGE
+        );
     }
 
     #[test]
