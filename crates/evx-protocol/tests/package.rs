@@ -334,3 +334,41 @@ proptest! {
         prop_assert_eq!(plain, data);
     }
 }
+
+#[test]
+fn sealer_is_an_io_write_and_staging_limits_hold() {
+    let f = fixture(4096);
+    let data = sample::payload(8, 100_000);
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    let mut s = Sealer::new(
+        Vec::new(),
+        f.params.clone(),
+        split_items(data.len(), 2),
+        &f.sender,
+        f.recipient.public_key(),
+        &mut rng,
+    )
+    .unwrap();
+    io::copy(&mut &data[..], &mut s).unwrap();
+    let package = s.finish().unwrap().writer;
+    let small = MemoryStaging::with_limit(50_000);
+    let r = PackageReader::new(&package[..]).unwrap().open(
+        &f.recipient,
+        &f.sender.verifying_key(),
+        &investigation(),
+        small,
+    );
+    assert!(matches!(r, Err(OpenError::Io(_))));
+    // Too much data through `Write` is an InvalidInput error, not a panic.
+    let mut s = Sealer::new(
+        Vec::new(),
+        f.params.clone(),
+        split_items(10, 1),
+        &f.sender,
+        f.recipient.public_key(),
+        &mut rng,
+    )
+    .unwrap();
+    let err = io::Write::write_all(&mut s, &[0; 11]).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+}
