@@ -162,7 +162,7 @@ fn sealer_checks_what_it_is_given() {
     let bad = vec![sample::item("../etc/passwd", "text/plain", 1)];
     assert!(matches!(
         new(bad, 4096, &mut rng),
-        Err(SealError::BadItemName { .. })
+        Err(SealError::BadItem { .. })
     ));
     let mut s = new(vec![sample::item("a", "text/plain", 3)], 4096, &mut rng).unwrap();
     assert!(matches!(
@@ -371,4 +371,26 @@ fn sealer_is_an_io_write_and_staging_limits_hold() {
     .unwrap();
     let err = io::Write::write_all(&mut s, &[0; 11]).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+}
+
+#[test]
+fn the_sealer_never_writes_a_manifest_the_opener_refuses() {
+    // A manifest just over the opener's limit, with an index still under the record limit.
+    let f = fixture(4096);
+    let mut rng = ChaCha20Rng::seed_from_u64(4);
+    let mut item = sample::item("big-metadata.bin", "x", 0);
+    item.media_type = "x".repeat(4_193_100);
+    let s = Sealer::new(
+        Vec::new(),
+        f.params.clone(),
+        vec![item],
+        &f.sender,
+        f.recipient.public_key(),
+        &mut rng,
+    )
+    .unwrap();
+    assert!(matches!(
+        s.finish(),
+        Err(SealError::MetadataTooLarge("manifest"))
+    ));
 }

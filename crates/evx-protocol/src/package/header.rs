@@ -93,10 +93,14 @@ impl PackageHeader {
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, HeaderProblem> {
         debug_assert!(bytes.len() <= MAX_HEADER);
-        let h: Self = canonical::decode("package header", bytes).map_err(HeaderProblem::Decode)?;
-        if h.v != 1 {
-            return Err(HeaderProblem::Version(h.v));
+        // `v` is the first byte (a postcard u8): check it before decoding, so that a future
+        // version with another layout is reported as such, not as malformed.
+        match bytes.first() {
+            Some(1) => {}
+            Some(&v) => return Err(HeaderProblem::Version(v)),
+            None => {}
         }
+        let h: Self = canonical::decode("package header", bytes).map_err(HeaderProblem::Decode)?;
         if h.suite != SUITE_V1 {
             return Err(HeaderProblem::Suite(h.suite));
         }

@@ -87,8 +87,31 @@ impl Manifest {
     }
 }
 
+/// Checks the items of one package: each name usable as a file name and unique, and no
+/// control characters in any text field (they end up in logs and on screens).
+pub(crate) fn check_items(items: &[ItemSpec]) -> Result<(), (String, &'static str)> {
+    let mut names = std::collections::BTreeSet::new();
+    for item in items {
+        let fail = |why| Err((item.name.clone(), why));
+        if let Err(why) = check_item_name(&item.name) {
+            return fail(why);
+        }
+        if !names.insert(item.name.as_str()) {
+            return fail("two items have this name; item names are unique within a package");
+        }
+        let c = &item.collection;
+        if [&item.media_type, &c.source, &c.legal_basis]
+            .iter()
+            .any(|t| t.chars().any(char::is_control))
+        {
+            return fail("media type, source and legal basis cannot contain control characters");
+        }
+    }
+    Ok(())
+}
+
 /// Why an item name is unusable as a file name.
-pub(crate) fn check_item_name(name: &str) -> Result<(), &'static str> {
+fn check_item_name(name: &str) -> Result<(), &'static str> {
     if name.is_empty() || name.len() > 255 {
         return Err("item names are 1 to 255 bytes long");
     }
@@ -178,6 +201,14 @@ mod tests {
         let mut h = ItemHashers::new(vec![4]);
         h.update(b"abc");
         assert!(h.finish().is_none());
+    }
+
+    #[test]
+    fn items_are_unique_and_printable() {
+        let item = |name: &str, media: &str| crate::sample::item(name, media, 1);
+        assert!(check_items(&[item("a", "text/plain"), item("b", "text/plain")]).is_ok());
+        assert!(check_items(&[item("a", "text/plain"), item("a", "text/plain")]).is_err());
+        assert!(check_items(&[item("a", "text/plain\u{1b}[2J")]).is_err());
     }
 
     #[test]

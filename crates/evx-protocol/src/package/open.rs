@@ -3,13 +3,13 @@
 use std::io::{self, Read};
 
 use super::header::{HeaderProblem, PackageHeader};
-use super::items::{ItemHashers, ItemIndex, Manifest, check_item_name};
+use super::items::{ItemHashers, ItemIndex, Manifest, check_items};
 use super::staging::Staging;
 use super::{
     HPKE_INFO, MAGIC, MAX_HEADER, MAX_ITEMS, MAX_SEALED_RECORD, PAYLOAD_LABEL, Parallelism,
     RECORD_CHUNK, RECORD_HEADER, RECORD_INDEX, RECORD_TRAILER, batch_chunks, join,
 };
-use crate::canonical;
+use crate::canonical::{self, DecodeError};
 use crate::crypto::aead::{PayloadKey, TAG_LEN};
 use crate::crypto::hpke::{ReceiverContext, setup_receiver};
 use crate::crypto::{HpkeSecretKey, VerifyingKey};
@@ -193,12 +193,14 @@ fn read_sealed_record(r: &mut impl Read, len: usize, what: &str) -> Result<Vec<u
 impl<R: Read> PackageReader<R> {
     /// Reads and parses the magic and the header.
     pub fn new(mut reader: R) -> Result<Self, OpenError> {
-        let mut start = [0u8; 6];
-        read_exact_or_truncated(&mut reader, &mut start)?;
-        if &start[..4] != MAGIC {
+        let mut magic = [0u8; 4];
+        read_exact_or_truncated(&mut reader, &mut magic)?;
+        if &magic != MAGIC {
             return Err(OpenError::BadMagic);
         }
-        let len = usize::from(u16::from_be_bytes([start[4], start[5]]));
+        let mut len = [0u8; 2];
+        read_exact_or_truncated(&mut reader, &mut len)?;
+        let len = usize::from(u16::from_be_bytes(len));
         if len > MAX_HEADER {
             return Err(OpenError::Malformed(format!(
                 "header of {len} bytes exceeds the limit of {MAX_HEADER}"
@@ -318,10 +320,8 @@ impl<R: Read> PackageReader<R> {
                 index.items.len()
             )));
         }
-        for item in &index.items {
-            check_item_name(&item.name)
-                .map_err(|why| OpenError::Malformed(format!("item name {:?}: {why}", item.name)))?;
-        }
+        check_items(&index.items)
+            .map_err(|(name, why)| OpenError::Malformed(format!("item {name:?}: {why}")))?;
         let announced = index
             .items
             .iter()
@@ -340,6 +340,9 @@ impl<R: Read> PackageReader<R> {
                 expected,
             },
             DocumentError::BadSignature { .. } => OpenError::BadSignature,
+            DocumentError::Decode(DecodeError::UnsupportedVersion { found, .. }) => {
+                OpenError::UnsupportedVersion(found)
+            }
             other => OpenError::Malformed(format!("manifest: {other}")),
         })?;
 

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::header::{PackageHeader, PackageParams, SUITE_V1, chunk_size_ok};
-use super::items::{EvidenceItem, ItemHashers, ItemIndex, ItemSpec, Manifest, check_item_name};
+use super::items::{EvidenceItem, ItemHashers, ItemIndex, ItemSpec, Manifest, check_items};
 use super::{
     HPKE_INFO, MAGIC, MAX_HEADER, MAX_ITEMS, MAX_SEALED_RECORD, PAYLOAD_LABEL, Parallelism,
     RECORD_CHUNK, RECORD_HEADER, RECORD_INDEX, RECORD_TRAILER, batch_chunks, join,
@@ -12,7 +12,7 @@ use crate::canonical;
 use crate::crypto::aead::{PayloadKey, TAG_LEN};
 use crate::crypto::hpke::{SenderContext, setup_sender};
 use crate::crypto::{HpkePublicKey, SigningKey};
-use crate::document::Signed;
+use crate::document::{Document, Signed};
 use crate::ids::PackageId;
 use crate::merkle::RootBuilder;
 
@@ -25,10 +25,11 @@ pub enum SealError {
     /// The chunk size is not a power of two from 4 KiB to 1 MiB.
     #[error("chunk size {0} is invalid: use a power of two from 4096 to 1048576 (default 65536)")]
     BadChunkSize(u32),
-    /// An item name cannot become a file name.
-    #[error("item name {name:?} is invalid: {why}")]
-    BadItemName {
-        /// The name.
+    /// An item's name cannot become a file name, repeats another's, or a text field holds
+    /// control characters.
+    #[error("item {name:?} is invalid: {why}")]
+    BadItem {
+        /// The item's name.
         name: String,
         /// What is wrong with it.
         why: &'static str,
@@ -133,12 +134,7 @@ impl<W: Write> Sealer<W> {
         if items.len() > MAX_ITEMS {
             return Err(SealError::TooManyItems(items.len()));
         }
-        for item in &items {
-            check_item_name(&item.name).map_err(|why| SealError::BadItemName {
-                name: item.name.clone(),
-                why,
-            })?;
-        }
+        check_items(&items).map_err(|(name, why)| SealError::BadItem { name, why })?;
         let announced = items
             .iter()
             .try_fold(0u64, |acc, i| acc.checked_add(i.length));
@@ -346,7 +342,12 @@ impl<W: Write> Sealer<W> {
         };
         tamper(&mut manifest);
         let signer = other_signer.as_ref().unwrap_or(&self.signer);
-        let mut signed = Signed::sign(&manifest, signer).encode();
+        let signed = Signed::sign(&manifest, signer);
+        // The opener refuses manifests over this size: never write a package it cannot open.
+        if signed.document_bytes().len() > <Manifest as Document>::MAX_SIZE {
+            return Err(SealError::MetadataTooLarge("manifest"));
+        }
+        let mut signed = signed.encode();
         if corrupt_signature {
             signed[32] ^= 1;
         }
