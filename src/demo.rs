@@ -58,7 +58,7 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
     // 1. The requesting party signs and frames a request.
     let mut request = sample::production_request(RequestId::random(rng));
     request.issued_at = now();
-    let frame = Message::Request(Signed::sign(&request, &requesting_doc)).encode();
+    let frame = Message::Request(Signed::sign(&request, &requesting_doc)?).encode();
     println!(
         "1. request {} signed and framed: {} bytes",
         request.request_id,
@@ -77,7 +77,7 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
         received_at: now(),
         log_entry: None,
     };
-    let ack_frame = Message::Acknowledgement(Signed::sign(&ack, &requested_doc)).encode();
+    let ack_frame = Message::Acknowledgement(Signed::sign(&ack, &requested_doc)?).encode();
     println!(
         "2. request verified ({} for case {}); acknowledgement: {} bytes",
         received.offence.statute,

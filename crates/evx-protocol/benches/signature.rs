@@ -18,11 +18,11 @@ fn bench(c: &mut Criterion) {
     let key = SigningKey::from_seed(&[1; 32]);
     let vk = key.verifying_key();
     let request = sample::production_request(RequestId([1; 16]));
-    let signed = Signed::sign(&request, &key);
+    let signed = Signed::sign(&request, &key).unwrap();
     let frame = Message::Request(signed.clone()).encode();
     let mut g = c.benchmark_group("request");
     g.bench_function("sign", |b| {
-        b.iter(|| black_box(Signed::sign(black_box(&request), &key)))
+        b.iter(|| black_box(Signed::sign(black_box(&request), &key).unwrap()))
     });
     g.bench_function("verify", |b| {
         b.iter(|| black_box(signed.verify(&vk).unwrap()))

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 pub enum DecodeError {
     /// The bytes do not decode as the expected type (truncated, a bad tag, invalid UTF-8, an
     /// identifier that fails validation, …).
-    #[error("malformed {what}: {detail}")]
+    #[error("{what} does not decode: {detail}")]
     Malformed {
         /// What was being decoded.
         what: &'static str,
@@ -50,8 +50,9 @@ pub enum DecodeError {
     },
 }
 
-/// Encodes a value. Infallible for evx's types: they hold no maps of unknown length and no
-/// serde errors of their own.
+/// Encodes a value. Infallible for evx's types, which hold no maps or sequences of unknown
+/// length and raise no serde errors of their own; meant for those types only.
+#[must_use]
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     postcard::to_allocvec(value)
         .unwrap_or_else(|e| unreachable!("evx types always encode with postcard: {e}"))

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::canonical::{self, DecodeError};
 use crate::document::{
-    Acknowledgement, Decision, Document, DocumentError, EvidenceRequest, Extension,
+    Acknowledgement, Decision, Document, DocumentError, ENVELOPE, EvidenceRequest, Extension,
     PreservationConfirmation, Receipt, Signed, Withdrawal,
 };
 
@@ -25,8 +25,6 @@ use crate::document::{
 pub const VERSION: u8 = 1;
 /// Bytes in a frame header: length (4), version (1), kind (1).
 pub const HEADER_LEN: usize = 6;
-/// Bytes of signature envelope around a signed document body.
-const ENVELOPE: usize = 96;
 
 /// Why bytes were not accepted as a frame.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -159,23 +157,38 @@ impl FrameHeader {
     }
 }
 
-/// One frame: a kind and its body bytes.
+/// One frame: a kind and its body bytes, never larger than the kind allows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Frame {
-    /// The kind.
-    pub kind: MessageKind,
-    /// The body.
-    pub body: Vec<u8>,
+    kind: MessageKind,
+    body: Vec<u8>,
 }
 
 impl Frame {
-    /// Encodes the frame. Panics only if the body exceeds the kind's limit, which is a bug in
-    /// the caller (every body evx builds is checked against it).
+    /// A frame, if the body fits the kind's limit.
+    pub fn new(kind: MessageKind, body: Vec<u8>) -> Result<Self, FrameError> {
+        if body.len() > kind.max_body() {
+            return Err(FrameError::TooLarge {
+                kind,
+                len: body.len(),
+                max: kind.max_body(),
+            });
+        }
+        Ok(Self { kind, body })
+    }
+
+    /// The message kind.
+    pub fn kind(&self) -> MessageKind {
+        self.kind
+    }
+
+    /// The body bytes.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Encodes the frame.
     pub fn encode(&self) -> Vec<u8> {
-        assert!(
-            self.body.len() <= self.kind.max_body(),
-            "frame body over the kind's limit"
-        );
         let mut out = Vec::with_capacity(HEADER_LEN + self.body.len());
         out.extend_from_slice(&((self.body.len() + 2) as u32).to_be_bytes());
         out.push(VERSION);
@@ -186,19 +199,24 @@ impl Frame {
 
     /// Decodes exactly one frame from `bytes`.
     pub fn decode(bytes: &[u8]) -> Result<Self, FrameError> {
-        match Self::decode_prefix(bytes)? {
-            Some((frame, used)) if used == bytes.len() => Ok(frame),
-            Some((_, used)) => Err(FrameError::TrailingBytes(bytes.len() - used)),
-            None => {
-                let needed = match bytes.first_chunk::<HEADER_LEN>() {
-                    Some(h) => HEADER_LEN + FrameHeader::parse(h)?.body_len,
-                    None => HEADER_LEN,
-                };
-                Err(FrameError::Truncated {
-                    needed,
-                    have: bytes.len(),
-                })
-            }
+        let Some(head) = bytes.first_chunk::<HEADER_LEN>() else {
+            return Err(FrameError::Truncated {
+                needed: HEADER_LEN,
+                have: bytes.len(),
+            });
+        };
+        let header = FrameHeader::parse(head)?;
+        let needed = HEADER_LEN + header.body_len;
+        match bytes.len().cmp(&needed) {
+            core::cmp::Ordering::Less => Err(FrameError::Truncated {
+                needed,
+                have: bytes.len(),
+            }),
+            core::cmp::Ordering::Greater => Err(FrameError::TrailingBytes(bytes.len() - needed)),
+            core::cmp::Ordering::Equal => Ok(Self {
+                kind: header.kind,
+                body: bytes[HEADER_LEN..].to_vec(),
+            }),
         }
     }
 
@@ -224,16 +242,47 @@ impl Frame {
     }
 }
 
-/// Why a peer refused a message: sent on the same stream instead of an answer.
+/// Why a peer refused a message: sent on the same stream instead of an answer. A node never
+/// answers an error report with another one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorReport {
-    /// A stable application error code (listed in `docs/protocol.md`).
-    pub code: u16,
-    /// A human-readable explanation. Never contains secrets or case data.
-    pub message: String,
+    code: u16,
+    message: String,
 }
 
 impl ErrorReport {
+    /// The longest message, in bytes: the report always fits its frame.
+    pub const MAX_MESSAGE: usize = 1024;
+
+    /// A report with a stable code (see the constants) and an explanation for people. The
+    /// message is cut to [`Self::MAX_MESSAGE`] bytes and control characters are replaced, so a
+    /// report can be shown on an operator's terminal as it is. Never put secrets or case data
+    /// in it.
+    pub fn new(code: u16, message: &str) -> Self {
+        let mut clean = String::with_capacity(message.len().min(Self::MAX_MESSAGE));
+        for c in message.chars() {
+            let c = if c.is_control() { '\u{fffd}' } else { c };
+            if clean.len() + c.len_utf8() > Self::MAX_MESSAGE {
+                break;
+            }
+            clean.push(c);
+        }
+        Self {
+            code,
+            message: clean,
+        }
+    }
+
+    /// The error code.
+    pub fn code(&self) -> u16 {
+        self.code
+    }
+
+    /// The explanation, as received (escape it before display: a peer's report is untrusted).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// The largest encoded report.
     pub const MAX_SIZE: usize = 4096;
     /// The frame could not be parsed (truncated, trailing bytes, bad length).
@@ -267,10 +316,7 @@ impl ErrorReport {
             } => Self::BAD_SIGNATURE,
             FrameError::Document { .. } => Self::MALFORMED_DOCUMENT,
         };
-        Self {
-            code,
-            message: e.to_string(),
-        }
+        Self::new(code, &e.to_string())
     }
 }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
     /// The identifier was empty.
-    #[error("{kind} is empty")]
+    #[error("{kind} is empty; give at least one character")]
     Empty {
         /// Which identifier.
         kind: &'static str,

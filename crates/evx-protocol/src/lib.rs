@@ -39,7 +39,7 @@
 //! let police = SigningKey::generate(rng);
 //! let police_hpke = HpkeSecretKey::generate(rng);
 //! let request = sample::production_request(RequestId::random(rng));
-//! let frame = Message::Request(Signed::sign(&request, &police)).encode();
+//! let frame = Message::Request(Signed::sign(&request, &police)?).encode();
 //!
 //! // The requested party decodes it and verifies it against the key its registry holds.
 //! let Message::Request(signed) = Message::decode(&frame)? else { panic!("not a request") };

@@ -104,6 +104,7 @@ impl RootBuilder {
     }
 
     /// The root of the leaves so far.
+    #[must_use]
     pub fn root(&self) -> Hash {
         let mut it = self.frontier.iter().rev();
         let Some(last) = it.next() else {

@@ -30,112 +30,136 @@ fn every_message() -> Vec<Message> {
     let k = key(1);
     let t = sample::SAMPLE_TIME;
     vec![
-        Message::Request(Signed::sign(&request(), &k)),
-        Message::Acknowledgement(Signed::sign(
-            &Acknowledgement {
-                v: 1,
-                request_id: rid(1),
-                request_digest: [3; 32],
-                received_at: t,
-                log_entry: Some(LogEntryRef {
-                    index: 41,
-                    tree_size: 42,
-                    root: [9; 32],
-                    path: vec![[1; 32], [2; 32]],
-                }),
-            },
-            &k,
-        )),
-        Message::Decision(Signed::sign(
-            &Decision {
-                v: 1,
-                request_id: rid(1),
-                decided_at: t,
-                outcome: Outcome::Accept {
-                    conditions: Conditions::default(),
+        Message::Request(Signed::sign(&request(), &k).unwrap()),
+        Message::Acknowledgement(
+            Signed::sign(
+                &Acknowledgement {
+                    v: 1,
+                    request_id: rid(1),
+                    request_digest: [3; 32],
+                    received_at: t,
+                    log_entry: Some(LogEntryRef {
+                        index: 41,
+                        tree_size: 42,
+                        root: [9; 32],
+                        path: vec![[1; 32], [2; 32]],
+                    }),
                 },
-                trace_digest: Some([4; 32]),
-                review_digest: None,
-            },
-            &k,
-        )),
-        Message::Decision(Signed::sign(
-            &Decision {
-                v: 1,
-                request_id: rid(2),
-                decided_at: t,
-                outcome: Outcome::Refuse {
-                    grounds: vec![RefusalGround {
-                        code: "political-offence".into(),
-                        legal_source: "Budapest Art. 27(4)(a)".into(),
-                        explanation: "the offence is political".into(),
-                    }],
+                &k,
+            )
+            .unwrap(),
+        ),
+        Message::Decision(
+            Signed::sign(
+                &Decision {
+                    v: 1,
+                    request_id: rid(1),
+                    decided_at: t,
+                    outcome: Outcome::Accept {
+                        conditions: Conditions::default(),
+                    },
+                    trace_digest: Some([4; 32]),
+                    review_digest: None,
                 },
-                trace_digest: None,
-                review_digest: Some([5; 32]),
-            },
-            &k,
-        )),
-        Message::Decision(Signed::sign(
-            &Decision {
-                v: 1,
-                request_id: rid(3),
-                decided_at: t,
-                outcome: Outcome::Incomplete {
-                    missing: vec![MissingField {
-                        field: "offence.statute".into(),
-                        explanation: "name the provision".into(),
-                    }],
+                &k,
+            )
+            .unwrap(),
+        ),
+        Message::Decision(
+            Signed::sign(
+                &Decision {
+                    v: 1,
+                    request_id: rid(2),
+                    decided_at: t,
+                    outcome: Outcome::Refuse {
+                        grounds: vec![RefusalGround {
+                            code: "political-offence".into(),
+                            legal_source: "Budapest Art. 27(4)(a)".into(),
+                            explanation: "the offence is political".into(),
+                        }],
+                    },
+                    trace_digest: None,
+                    review_digest: Some([5; 32]),
                 },
-                trace_digest: None,
-                review_digest: None,
-            },
-            &k,
-        )),
-        Message::PreservationConfirmation(Signed::sign(
-            &PreservationConfirmation {
-                v: 1,
-                request_id: rid(1),
-                preserved_at: t,
-                expires_at: t.plus_secs(60 * 86_400),
-                extensions_remaining: 1,
-                records_preserved: 1234,
-            },
-            &k,
-        )),
-        Message::Extension(Signed::sign(
-            &Extension {
-                v: 1,
-                request_id: rid(4),
-                preservation_ref: rid(1),
-                issued_at: t,
-                extend_by_days: 30,
-                reason: "production request in preparation".into(),
-            },
-            &k,
-        )),
-        Message::Withdrawal(Signed::sign(
-            &Withdrawal {
-                v: 1,
-                request_id: rid(1),
-                withdrawn_at: t,
-                reason: WithdrawalReason::ValidationNotReceived,
-                data_unusable: true,
-            },
-            &k,
-        )),
-        Message::Receipt(Signed::sign(
-            &Receipt {
-                v: 1,
-                request_id: rid(1),
-                package_id: PackageId([7; 32]),
-                received_at: UnixTime(t.0 + 5),
-                length: 1 << 30,
-                root: [8; 32],
-                log_entry: None,
-            },
-            &k,
-        )),
+                &k,
+            )
+            .unwrap(),
+        ),
+        Message::Decision(
+            Signed::sign(
+                &Decision {
+                    v: 1,
+                    request_id: rid(3),
+                    decided_at: t,
+                    outcome: Outcome::Incomplete {
+                        missing: vec![MissingField {
+                            field: "offence.statute".into(),
+                            explanation: "name the provision".into(),
+                        }],
+                    },
+                    trace_digest: None,
+                    review_digest: None,
+                },
+                &k,
+            )
+            .unwrap(),
+        ),
+        Message::PreservationConfirmation(
+            Signed::sign(
+                &PreservationConfirmation {
+                    v: 1,
+                    request_id: rid(1),
+                    preserved_at: t,
+                    expires_at: t.plus_secs(60 * 86_400),
+                    extensions_remaining: 1,
+                    records_preserved: 1234,
+                },
+                &k,
+            )
+            .unwrap(),
+        ),
+        Message::Extension(
+            Signed::sign(
+                &Extension {
+                    v: 1,
+                    request_id: rid(4),
+                    preservation_ref: rid(1),
+                    issued_at: t,
+                    extend_by_days: 30,
+                    reason: "production request in preparation".into(),
+                },
+                &k,
+            )
+            .unwrap(),
+        ),
+        Message::Withdrawal(
+            Signed::sign(
+                &Withdrawal {
+                    v: 1,
+                    request_id: rid(1),
+                    withdrawn_at: t,
+                    reason: WithdrawalReason::ValidationNotReceived,
+                    data_unusable: true,
+                },
+                &k,
+            )
+            .unwrap(),
+        ),
+        Message::Receipt(
+            Signed::sign(
+                &Receipt {
+                    v: 1,
+                    request_id: rid(1),
+                    package_id: PackageId([7; 32]),
+                    received_at: UnixTime(t.0 + 5),
+                    length: 1 << 30,
+                    root: [8; 32],
+                    log_entry: None,
+                },
+                &k,
+            )
+            .unwrap(),
+        ),
     ]
 }
 
@@ -151,7 +175,7 @@ fn every_message_round_trips_through_a_frame() {
 
 #[test]
 fn verification_returns_the_document() {
-    let s = Signed::sign(&request(), &key(1));
+    let s = Signed::sign(&request(), &key(1)).unwrap();
     assert_eq!(s.verify(&key(1).verifying_key()).unwrap(), request());
     let wire = s.encode();
     let again = Signed::<EvidenceRequest>::decode(&wire).unwrap();
@@ -161,7 +185,7 @@ fn verification_returns_the_document() {
 
 #[test]
 fn wrong_signer_and_altered_bytes_are_refused() {
-    let s = Signed::sign(&request(), &key(1));
+    let s = Signed::sign(&request(), &key(1)).unwrap();
     assert!(matches!(
         s.verify(&key(2).verifying_key()),
         Err(DocumentError::WrongSigner { .. })
@@ -189,7 +213,8 @@ fn a_signature_for_one_kind_never_verifies_as_another() {
             data_unusable: false,
         },
         &key(1),
-    );
+    )
+    .unwrap();
     let as_receipt = Signed::<Receipt>::decode(&w.encode()).unwrap();
     assert_eq!(
         as_receipt.verify(&key(1).verifying_key()),
@@ -265,11 +290,46 @@ fn oversized_and_truncated_envelopes_are_refused_before_copying() {
 }
 
 #[test]
+fn oversized_documents_are_refused_at_signing() {
+    let mut r = request();
+    r.facts = "x".repeat(70_000);
+    assert!(matches!(
+        Signed::sign(&r, &key(1)),
+        Err(DocumentError::TooLarge {
+            kind: "request",
+            ..
+        })
+    ));
+    let mut r = request();
+    r.v = 2;
+    assert!(Signed::sign(&r, &key(1)).is_err());
+    assert!(Frame::new(MessageKind::Error, vec![0; 5000]).is_err());
+    let report = evx_protocol::frame::ErrorReport::new(1, &"\u{1b}[2J".repeat(1000));
+    assert!(report.message().len() <= 1024 && !report.message().contains('\u{1b}'));
+    assert_eq!(
+        Message::decode(&Message::Error(report.clone()).encode()).unwrap(),
+        Message::Error(report)
+    );
+}
+
+#[test]
+fn newer_document_versions_are_named_as_such() {
+    // A v2 document with a layout this build does not know: refused as a version, not as junk.
+    let k = key(1);
+    let mut bytes = vec![2u8];
+    bytes.extend_from_slice(&[0xff; 40]);
+    assert!(matches!(
+        sign_raw::<Receipt>(&bytes, &k).verify(&k.verifying_key()),
+        Err(DocumentError::Decode(DecodeError::UnsupportedVersion {
+            found: 2,
+            ..
+        }))
+    ));
+}
+
+#[test]
 fn frame_bodies_are_checked_per_kind() {
-    let too_short = Frame {
-        kind: MessageKind::Receipt,
-        body: vec![0; 10],
-    };
+    let too_short = Frame::new(MessageKind::Receipt, vec![0; 10]).unwrap();
     assert!(matches!(
         Message::from_frame(&too_short),
         Err(FrameError::Document {

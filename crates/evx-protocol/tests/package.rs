@@ -97,7 +97,7 @@ fn open(f: &Fixture, package: &[u8]) -> Result<(Manifest, Vec<u8>), OpenError> {
 
 #[test]
 fn round_trips_at_chunk_boundaries() {
-    for cs in [4096u32, 65_536] {
+    for cs in [4096u32, 65_536, 1 << 20] {
         let f = fixture(cs);
         let c = cs as usize;
         for len in [
@@ -374,7 +374,7 @@ fn sealer_is_an_io_write_and_staging_limits_hold() {
 }
 
 #[test]
-fn the_sealer_never_writes_a_manifest_the_opener_refuses() {
+fn the_sealer_refuses_up_front_a_manifest_the_opener_would_refuse() {
     // A manifest just over the opener's limit, with an index still under the record limit.
     let f = fixture(4096);
     let mut rng = ChaCha20Rng::seed_from_u64(4);
@@ -387,10 +387,50 @@ fn the_sealer_never_writes_a_manifest_the_opener_refuses() {
         &f.sender,
         f.recipient.public_key(),
         &mut rng,
+    );
+    // Refused up front, before any payload is written.
+    assert!(matches!(s, Err(SealError::MetadataTooLarge("manifest"))));
+}
+
+/// A writer that fails once, after `ok` bytes.
+struct FailingWriter {
+    ok: usize,
+}
+
+impl io::Write for FailingWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.ok == 0 {
+            return Err(io::Error::other("disk full"));
+        }
+        let n = buf.len().min(self.ok);
+        self.ok -= n;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_failed_write_poisons_the_sealer() {
+    let f = fixture(4096);
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let len = 3 << 20;
+    let mut s = Sealer::new(
+        FailingWriter { ok: 100_000 },
+        f.params.clone(),
+        split_items(len, 1),
+        &f.sender,
+        f.recipient.public_key(),
+        &mut rng,
     )
     .unwrap();
+    let data = sample::payload(1, len);
+    assert!(matches!(s.write_payload(&data), Err(SealError::Io(_))));
+    // No retry can produce a package with skipped or re-encrypted batches.
     assert!(matches!(
-        s.finish(),
-        Err(SealError::MetadataTooLarge("manifest"))
+        s.write_payload(&data[..10]),
+        Err(SealError::Poisoned)
     ));
+    assert!(matches!(s.finish(), Err(SealError::Poisoned)));
 }

@@ -140,12 +140,16 @@ fn render(kind: KeyKind, comment: &str, id: KeyId, bytes: &[u8; 32]) -> String {
     } else {
         "Public: safe to share."
     };
-    format!(
-        "# evx {comment}. {secrecy}\nevx-key: v1\ntype: {}\nid: {}\nkey: {}\n",
+    let mut out = format!(
+        "# evx {comment}. {secrecy}\nevx-key: v1\ntype: {}\nid: {}\nkey: ",
         kind.label(),
-        id,
-        STANDARD.encode(bytes)
-    )
+        id
+    );
+    // Reserve first, so that the key's base64 is written once, in place, never reallocated.
+    out.reserve(48);
+    STANDARD.encode_string(bytes, &mut out);
+    out.push('\n');
+    out
 }
 
 impl KeyFile {
@@ -183,14 +187,14 @@ impl KeyFile {
         let key = key.ok_or(KeyFileError::MissingField("key"))?;
         let decoded =
             zeroize::Zeroizing::new(STANDARD.decode(key).map_err(|_| KeyFileError::BadKey)?);
-        let bytes: [u8; 32] = decoded
-            .as_slice()
-            .try_into()
-            .map_err(|_| KeyFileError::BadKey)?;
-        let file = Self {
+        if decoded.len() != 32 {
+            return Err(KeyFileError::BadKey);
+        }
+        let mut file = Self {
             kind,
-            key: zeroize::Zeroizing::new(bytes),
+            key: zeroize::Zeroizing::new([0u8; 32]),
         };
+        file.key.copy_from_slice(&decoded);
         if let Some(stated) = id {
             let stated: KeyId = stated.parse().map_err(|_| KeyFileError::BadId)?;
             let actual = file.public_id()?;

@@ -15,6 +15,7 @@ pub use keyfile::{KeyFile, KeyFileError, KeyKind};
 pub use sign::{Signature, SignatureError, SigningKey, VerifyingKey};
 
 /// SHA-256 of `data`.
+#[must_use]
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     let d = ring::digest::digest(&ring::digest::SHA256, data);
     let mut out = [0u8; 32];

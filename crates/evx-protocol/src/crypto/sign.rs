@@ -2,10 +2,6 @@
 
 use core::fmt;
 
-use serde::de::{self, SeqAccess, Visitor};
-use serde::ser::SerializeTuple;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use crate::ids::KeyId;
 
 /// Why a signature did not verify. Deliberately carries no detail: a verifier learns nothing
@@ -14,45 +10,13 @@ use crate::ids::KeyId;
 #[error("the Ed25519 signature does not verify under this key")]
 pub struct SignatureError;
 
-/// An Ed25519 signature: 64 bytes, encoded as a fixed-size tuple (no length prefix).
+/// An Ed25519 signature: 64 bytes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Signature(pub [u8; 64]);
 
 impl fmt::Debug for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Signature({}…)", crate::ids::hex(&self.0[..8]))
-    }
-}
-
-impl Serialize for Signature {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut t = s.serialize_tuple(64)?;
-        for b in &self.0 {
-            t.serialize_element(b)?;
-        }
-        t.end()
-    }
-}
-
-impl<'de> Deserialize<'de> for Signature {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Signature;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("64 signature bytes")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Signature, A::Error> {
-                let mut out = [0u8; 64];
-                for (i, b) in out.iter_mut().enumerate() {
-                    *b = seq
-                        .next_element()?
-                        .ok_or_else(|| de::Error::invalid_length(i, &self))?;
-                }
-                Ok(Signature(out))
-            }
-        }
-        d.deserialize_tuple(64, V)
     }
 }
 
@@ -98,7 +62,9 @@ impl SigningKey {
     }
 
     /// Signs `domain ‖ message`. Every caller passes a domain-separation label, so a signature
-    /// made for one kind of document can never be replayed as another.
+    /// made for one kind of document can never be replayed as another. The concatenation has
+    /// no length prefix: the set of labels in use must be prefix-free, as evx's
+    /// `"evx/v1 <kind>\0"` labels are.
     pub fn sign(&self, domain: &[u8], message: &[u8]) -> Signature {
         use ed25519_dalek::Signer;
         let mut m = Vec::with_capacity(domain.len() + message.len());
@@ -122,10 +88,13 @@ pub struct VerifyingKey {
 }
 
 impl VerifyingKey {
-    /// Parses a 32-byte public key. Refuses points that are not valid curve points; weak
-    /// (small-order) keys are refused later by `verify_strict`.
+    /// Parses a 32-byte public key. Refuses bytes that are not a curve point and weak
+    /// (small-order) points, under which forgeries are trivial.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, SignatureError> {
         let inner = ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|_| SignatureError)?;
+        if inner.is_weak() {
+            return Err(SignatureError);
+        }
         Ok(Self {
             inner,
             id: KeyId::of(bytes),
@@ -168,6 +137,7 @@ impl fmt::Debug for VerifyingKey {
 
 impl KeyId {
     /// The id of a public key: SHA-256 of its bytes.
+    #[must_use]
     pub fn of(public_key: &[u8]) -> Self {
         Self(super::sha256(public_key))
     }
@@ -218,12 +188,9 @@ mod tests {
 
     #[test]
     fn small_order_key_is_refused() {
-        // The identity point: every signature "verifies" under it without verify_strict.
+        // The identity point: without these checks, forging under it is trivial.
         let mut identity = [0u8; 32];
         identity[0] = 1;
-        let vk = VerifyingKey::from_bytes(&identity).unwrap();
-        let mut sig = [0u8; 64];
-        sig[0] = 1;
-        assert!(vk.verify(b"", b"anything", &Signature(sig)).is_err());
+        assert!(VerifyingKey::from_bytes(&identity).is_err());
     }
 }

@@ -21,13 +21,19 @@ pub use request::{
     AuthorityType, Confidentiality, DataCategory, Emergency, EvidenceRequest, Instrument, Issuer,
     Offence, Proceeding, RequestType, Selector, TimeRange, Validation,
 };
-pub use signed::{DocumentError, Signed};
+pub use signed::{DocumentError, ENVELOPE, Signed};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// A signable document type.
-pub trait Document: Serialize + DeserializeOwned {
+pub(crate) mod private {
+    /// Seals [`super::Document`]: only evx's own document kinds, with their prefix-free
+    /// signature domains, can be signed as documents.
+    pub trait Sealed {}
+}
+
+/// A signable document type. Sealed: implemented by evx's document kinds only.
+pub trait Document: Serialize + DeserializeOwned + private::Sealed {
     /// The kind's name, as in the signature domain and in messages.
     const KIND: &'static str;
     /// The signature domain: `"evx/v1 " ‖ KIND ‖ "\0"`.
@@ -42,6 +48,7 @@ pub trait Document: Serialize + DeserializeOwned {
 
 macro_rules! document {
     ($ty:ty, $kind:literal, $max:expr) => {
+        impl $crate::document::private::Sealed for $ty {}
         impl $crate::document::Document for $ty {
             const KIND: &'static str = $kind;
             const DOMAIN: &'static [u8] = concat!("evx/v1 ", $kind, "\0").as_bytes();

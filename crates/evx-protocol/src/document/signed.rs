@@ -9,7 +9,7 @@ use crate::crypto::{Signature, SigningKey, VerifyingKey};
 use crate::ids::KeyId;
 
 /// Bytes of envelope before the document: signer key id (32) and signature (64).
-const ENVELOPE: usize = 32 + 64;
+pub const ENVELOPE: usize = 32 + 64;
 
 /// Why a signed document was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -101,16 +101,32 @@ impl<T: Document> fmt::Debug for Signed<T> {
 }
 
 impl<T: Document> Signed<T> {
-    /// Encodes and signs a document.
-    pub fn sign(document: &T, key: &SigningKey) -> Self {
+    /// Encodes and signs a document. Refuses a document whose version is not the one this
+    /// build writes, or whose encoding exceeds its kind's limit (a peer would refuse it).
+    pub fn sign(document: &T, key: &SigningKey) -> Result<Self, DocumentError> {
+        if document.version() != T::VERSION {
+            return Err(DecodeError::UnsupportedVersion {
+                what: T::KIND,
+                found: document.version(),
+                supported: T::VERSION,
+            }
+            .into());
+        }
         let bytes = canonical::encode(document);
+        if bytes.len() > T::MAX_SIZE {
+            return Err(DocumentError::TooLarge {
+                kind: T::KIND,
+                len: bytes.len(),
+                max: T::MAX_SIZE,
+            });
+        }
         let signature = key.sign(T::DOMAIN, &bytes);
-        Self {
+        Ok(Self {
             signer: key.id(),
             signature,
             bytes,
             _doc: PhantomData,
-        }
+        })
     }
 
     /// Verifies the signature with `key` (which must be the named signer), then decodes the
@@ -125,16 +141,19 @@ impl<T: Document> Signed<T> {
         }
         key.verify(T::DOMAIN, &self.bytes, &self.signature)
             .map_err(|_| DocumentError::BadSignature { kind: T::KIND })?;
-        let doc: T = canonical::decode(T::KIND, &self.bytes)?;
-        if doc.version() != T::VERSION {
+        // `v` is every document's first field, a one-byte u8: check it before decoding, so that
+        // a newer document with another layout is reported as a version to upgrade to.
+        if let Some(&found) = self.bytes.first()
+            && found != T::VERSION
+        {
             return Err(DecodeError::UnsupportedVersion {
                 what: T::KIND,
-                found: doc.version(),
+                found,
                 supported: T::VERSION,
             }
             .into());
         }
-        Ok(doc)
+        Ok(canonical::decode(T::KIND, &self.bytes)?)
     }
 
     /// The key id the document claims to be signed by: look it up in the peer registry, then
@@ -167,30 +186,47 @@ impl<T: Document> Signed<T> {
         out
     }
 
-    /// Parses the wire encoding. The size is checked against the kind's limit before anything
-    /// is copied; the signature is not checked here (see [`Signed::verify`]).
-    pub fn decode(wire: &[u8]) -> Result<Self, DocumentError> {
-        if wire.len() < ENVELOPE {
+    /// Like [`Signed::decode`], taking ownership of the buffer to avoid a copy.
+    pub fn decode_owned(mut wire: Vec<u8>) -> Result<Self, DocumentError> {
+        let (signer, signature) = Self::envelope(&wire)?;
+        wire.drain(..ENVELOPE);
+        Ok(Self {
+            signer,
+            signature,
+            bytes: wire,
+            _doc: PhantomData,
+        })
+    }
+
+    fn envelope(wire: &[u8]) -> Result<(KeyId, Signature), DocumentError> {
+        let Some((head, body)) = wire.split_first_chunk::<ENVELOPE>() else {
             return Err(DocumentError::Truncated {
                 kind: T::KIND,
                 len: wire.len(),
             });
-        }
-        let body = wire.len() - ENVELOPE;
-        if body > T::MAX_SIZE {
+        };
+        if body.len() > T::MAX_SIZE {
             return Err(DocumentError::TooLarge {
                 kind: T::KIND,
-                len: body,
+                len: body.len(),
                 max: T::MAX_SIZE,
             });
         }
-        let mut signer = [0u8; 32];
-        signer.copy_from_slice(&wire[..32]);
-        let mut signature = [0u8; 64];
-        signature.copy_from_slice(&wire[32..ENVELOPE]);
+        let (signer, signature) = head.split_at(32);
+        let mut id = [0u8; 32];
+        id.copy_from_slice(signer);
+        let mut sig = [0u8; 64];
+        sig.copy_from_slice(signature);
+        Ok((KeyId(id), Signature(sig)))
+    }
+
+    /// Parses the wire encoding. The size is checked against the kind's limit before anything
+    /// is copied; the signature is not checked here (see [`Signed::verify`]).
+    pub fn decode(wire: &[u8]) -> Result<Self, DocumentError> {
+        let (signer, signature) = Self::envelope(wire)?;
         Ok(Self {
-            signer: KeyId(signer),
-            signature: Signature(signature),
+            signer,
+            signature,
             bytes: wire[ENVELOPE..].to_vec(),
             _doc: PhantomData,
         })

@@ -87,6 +87,20 @@ impl Manifest {
     }
 }
 
+/// Reads an encoded item index's version and item count without decoding the items.
+pub(crate) fn peek_index(index: &[u8]) -> Option<(u8, u64)> {
+    let (&v, rest) = index.split_first()?;
+    // The count is a postcard varint: 7 bits per byte, least significant first.
+    let mut count = 0u64;
+    for (i, b) in rest.iter().take(10).enumerate() {
+        count |= u64::from(b & 0x7f).checked_shl(7 * i as u32)?;
+        if b & 0x80 == 0 {
+            return Some((v, count));
+        }
+    }
+    None
+}
+
 /// Checks the items of one package: each name usable as a file name and unique, and no
 /// control characters in any text field (they end up in logs and on screens).
 pub(crate) fn check_items(items: &[ItemSpec]) -> Result<(), (String, &'static str)> {
@@ -201,6 +215,22 @@ mod tests {
         let mut h = ItemHashers::new(vec![4]);
         h.update(b"abc");
         assert!(h.finish().is_none());
+    }
+
+    #[test]
+    fn index_counts_are_read_without_decoding() {
+        let enc = |n: usize| {
+            let items = vec![crate::sample::item("a", "t", 0); n];
+            crate::canonical::encode(&ItemIndex { v: 1, items })
+        };
+        assert_eq!(peek_index(&enc(0)), Some((1, 0)));
+        assert_eq!(peek_index(&enc(300)), Some((1, 300)));
+        assert_eq!(peek_index(&[1, 0x80]), None);
+        assert_eq!(peek_index(&[]), None);
+        assert_eq!(
+            peek_index(&[2, 0xff, 0xff, 0xff, 0x7f]),
+            Some((2, 0x0fff_ffff))
+        );
     }
 
     #[test]

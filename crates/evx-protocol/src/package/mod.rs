@@ -83,9 +83,9 @@ pub enum Parallelism {
     SingleThread,
 }
 
-/// Bytes processed per batch: at least 1 MiB, and a whole number of chunks.
+/// Chunks processed per batch: 1 MiB worth (chunk sizes are powers of two up to 1 MiB).
 pub(crate) fn batch_chunks(chunk_size: u32) -> usize {
-    ((1024 * 1024) / chunk_size as usize).max(1)
+    (1024 * 1024) / chunk_size as usize
 }
 
 /// Runs `a` and `b`: `a` on a second thread if allowed and `bytes` makes it worth the spawn,

@@ -2,8 +2,10 @@
 
 use std::io::{self, Read};
 
+use zeroize::Zeroizing;
+
 use super::header::{HeaderProblem, PackageHeader};
-use super::items::{ItemHashers, ItemIndex, Manifest, check_items};
+use super::items::{self, ItemHashers, ItemIndex, Manifest, check_items};
 use super::staging::Staging;
 use super::{
     HPKE_INFO, MAGIC, MAX_HEADER, MAX_ITEMS, MAX_SEALED_RECORD, PAYLOAD_LABEL, Parallelism,
@@ -32,9 +34,16 @@ pub enum OpenError {
     /// header, index or manifest.
     #[error("malformed package: {0}")]
     Malformed(String),
-    /// The header names a format version this build cannot read.
-    #[error("package format version {0} is not supported; this evx reads version 1")]
-    UnsupportedVersion(u8),
+    /// The header, the index or the manifest has a version this build cannot read.
+    #[error(
+        "{what} version {found} is not supported; this evx reads version 1 — upgrade evx to open this package"
+    )]
+    UnsupportedVersion {
+        /// Which part: package format, item index or manifest.
+        what: &'static str,
+        /// The version found.
+        found: u8,
+    },
     /// The package is sealed to another key.
     #[error(
         "the package is sealed to key {sealed_to}, not to this node's key {ours}: it was sent to the wrong party, or the node's HPKE key was rotated"
@@ -60,10 +69,12 @@ pub enum OpenError {
     #[error("the package header was altered: it does not match the sealed key material")]
     HeaderAltered,
     /// The package ends before its final chunk.
-    #[error("the package is truncated: it ends before its final chunk, or inside a record")]
+    #[error(
+        "the package is truncated: it ends inside its header or a record, or before its final chunk"
+    )]
     Truncated,
     /// Data follows the final chunk or the trailer.
-    #[error("the package was extended: data follows its final chunk")]
+    #[error("the package was extended: data follows its final chunk or its trailer")]
     Extended,
     /// A chunk failed authentication at its position.
     #[error(
@@ -102,7 +113,7 @@ impl OpenError {
             Self::Io(_) => "io",
             Self::BadMagic => "bad-magic",
             Self::Malformed(_) => "malformed",
-            Self::UnsupportedVersion(_) => "unsupported-version",
+            Self::UnsupportedVersion { .. } => "unsupported-version",
             Self::WrongRecipient { .. } => "wrong-recipient",
             Self::UnexpectedSender { .. } => "unexpected-sender",
             Self::PurposeRefused(_) => "purpose-refused",
@@ -120,7 +131,6 @@ impl OpenError {
 }
 
 /// A verified package: its manifest and what the staging sink committed.
-#[derive(Debug)]
 pub struct Opened<C> {
     /// `H`, the package id.
     pub package_id: PackageId,
@@ -143,6 +153,17 @@ pub struct PackageReader<R: Read> {
     header: PackageHeader,
     package_id: PackageId,
     parallelism: Parallelism,
+}
+
+impl<C> core::fmt::Debug for Opened<C> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // Never the committed plaintext: it is case data.
+        f.debug_struct("Opened")
+            .field("package_id", &self.package_id)
+            .field("length", &self.manifest.length)
+            .field("items", &self.manifest.items.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<R: Read> core::fmt::Debug for PackageReader<R> {
@@ -210,7 +231,10 @@ impl<R: Read> PackageReader<R> {
         read_exact_or_truncated(&mut reader, &mut bytes)?;
         let header = PackageHeader::decode(&bytes).map_err(|p| match p {
             HeaderProblem::Decode(e) => OpenError::Malformed(e.to_string()),
-            HeaderProblem::Version(v) => OpenError::UnsupportedVersion(v),
+            HeaderProblem::Version(v) => OpenError::UnsupportedVersion {
+                what: "package format",
+                found: v,
+            },
             HeaderProblem::Suite(s) => OpenError::Malformed(format!("unknown cipher suite {s}")),
             HeaderProblem::ChunkSize(c) => OpenError::Malformed(format!("invalid chunk size {c}")),
         })?;
@@ -224,6 +248,7 @@ impl<R: Read> PackageReader<R> {
     }
 
     /// Chooses whether hashing may use a second thread.
+    #[must_use]
     pub fn with_parallelism(mut self, parallelism: Parallelism) -> Self {
         self.parallelism = parallelism;
         self
@@ -254,21 +279,8 @@ impl<R: Read> PackageReader<R> {
         declared: &DeclaredPurpose,
         mut staging: S,
     ) -> Result<Opened<S::Committed>, OpenError> {
-        let h = &self.header;
-        if h.recipient != recipient.id() {
-            return Err(OpenError::WrongRecipient {
-                sealed_to: h.recipient,
-                ours: recipient.id(),
-            });
-        }
-        if h.sender != sender.id() {
-            return Err(OpenError::UnexpectedSender {
-                claimed: h.sender,
-                expected: sender.id(),
-            });
-        }
-        purpose::check(&h.case_id, h.purpose, &h.conditions, declared)?;
-        match self.decrypt(recipient, sender, &mut staging) {
+        // Every refusal, before or after decryption, discards the staging area.
+        match self.check_and_decrypt(recipient, sender, declared, &mut staging) {
             Ok((manifest, signed_manifest)) => {
                 let committed = staging.commit(&manifest)?;
                 Ok(Opened {
@@ -286,12 +298,28 @@ impl<R: Read> PackageReader<R> {
         }
     }
 
-    fn decrypt<S: Staging>(
+    fn check_and_decrypt<S: Staging>(
         &mut self,
         recipient: &HpkeSecretKey,
         sender: &VerifyingKey,
+        declared: &DeclaredPurpose,
         staging: &mut S,
     ) -> Result<(Manifest, Signed<Manifest>), OpenError> {
+        let h = &self.header;
+        if h.recipient != recipient.id() {
+            return Err(OpenError::WrongRecipient {
+                sealed_to: h.recipient,
+                ours: recipient.id(),
+            });
+        }
+        if h.sender != sender.id() {
+            return Err(OpenError::UnexpectedSender {
+                claimed: h.sender,
+                expected: sender.id(),
+            });
+        }
+        purpose::check(&h.case_id, h.purpose, &h.conditions, declared)?;
+
         let aad = self.package_id.0;
         let mut ctx = setup_receiver(recipient, &self.header.enc, HPKE_INFO)
             .map_err(|_| OpenError::HeaderAltered)?;
@@ -306,20 +334,29 @@ impl<R: Read> PackageReader<R> {
             }
             None => return Err(OpenError::Truncated),
         };
-        let index = ctx
-            .open(&index, &aad)
-            .map_err(|_| OpenError::HeaderAltered)?;
+        let index = Zeroizing::new(
+            ctx.open(&index, &aad)
+                .map_err(|_| OpenError::HeaderAltered)?,
+        );
+        // Refuse an oversized item list before decoding it: decoded items take up to ~20 times
+        // their encoded size, and nothing is signed yet.
+        match items::peek_index(&index) {
+            Some((1, count)) if count <= MAX_ITEMS as u64 => {}
+            Some((1, count)) => {
+                return Err(OpenError::Malformed(format!(
+                    "the index lists {count} items; a package holds at most {MAX_ITEMS}"
+                )));
+            }
+            Some((v, _)) => {
+                return Err(OpenError::UnsupportedVersion {
+                    what: "item index",
+                    found: v,
+                });
+            }
+            None => return Err(OpenError::Malformed("the item index is cut short".into())),
+        }
         let index: ItemIndex = canonical::decode("item index", &index)
             .map_err(|e| OpenError::Malformed(e.to_string()))?;
-        if index.v != 1 {
-            return Err(OpenError::UnsupportedVersion(index.v));
-        }
-        if index.items.len() > MAX_ITEMS {
-            return Err(OpenError::Malformed(format!(
-                "{} items exceed the limit of {MAX_ITEMS}",
-                index.items.len()
-            )));
-        }
         check_items(&index.items)
             .map_err(|(name, why)| OpenError::Malformed(format!("item {name:?}: {why}")))?;
         let announced = index
@@ -341,7 +378,10 @@ impl<R: Read> PackageReader<R> {
             },
             DocumentError::BadSignature { .. } => OpenError::BadSignature,
             DocumentError::Decode(DecodeError::UnsupportedVersion { found, .. }) => {
-                OpenError::UnsupportedVersion(found)
+                OpenError::UnsupportedVersion {
+                    what: "manifest",
+                    found,
+                }
             }
             other => OpenError::Malformed(format!("manifest: {other}")),
         })?;
@@ -381,8 +421,10 @@ impl<R: Read> PackageReader<R> {
     ) -> Result<(u64, RootBuilder, Vec<[u8; 32]>), OpenError> {
         let cs = self.header.chunk_size as usize;
         let slot = cs + TAG_LEN;
-        let per_batch = batch_chunks(self.header.chunk_size);
-        let mut batch = vec![0u8; per_batch * slot];
+        // A batch holds at most the chunks the index announces, so small packages stay small.
+        let expected_chunks = announced / cs as u64 + 1;
+        let per_batch = batch_chunks(self.header.chunk_size).min(expected_chunks as usize);
+        let mut batch = Zeroizing::new(vec![0u8; per_batch * slot]);
         let mut lens = Vec::with_capacity(per_batch);
         let mut hashers = ItemHashers::new(index.items.iter().map(|i| i.length).collect());
         let mut leaves = RootBuilder::new();

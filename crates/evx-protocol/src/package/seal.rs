@@ -60,11 +60,17 @@ pub enum SealError {
         /// The sum of the items' lengths.
         announced: u64,
     },
+    /// The items' lengths add up to more than 2^64 bytes.
+    #[error("the items' lengths add up to more than 2^64 bytes")]
+    LengthOverflow,
     /// HPKE refused the recipient's key (a low-order point).
     #[error(
         "the recipient's HPKE public key is unusable (low-order point); check the peer registry"
     )]
     BadRecipientKey,
+    /// An earlier write failed part-way: the package is incomplete and cannot be finished.
+    #[error("an earlier write to this package failed; discard the partial output and seal again")]
+    Poisoned,
 }
 
 /// A sealed package's identity and manifest, returned by [`Sealer::finish`].
@@ -92,12 +98,14 @@ pub enum Forgery {
     WrongItemDigest,
 }
 
-/// Seals evidence into an EVX1 package, streaming.
+/// Seals evidence into an EVX1 package, streaming. Dropping a sealer without calling
+/// [`Sealer::finish`] leaves a package without its signed trailer, which no reader opens.
 ///
 /// Create it with the items it will carry (their lengths must be known, so the opener can hash
 /// each one as it streams past), write the items' bytes in order through [`Write`] or
 /// [`Sealer::write_payload`], then call [`Sealer::finish`]. Output is written as soon as a batch
 /// of chunks is full, so memory stays at one batch (1 MiB) whatever the package size.
+#[must_use = "a package is only complete once `finish` has written its signed trailer"]
 pub struct Sealer<W: Write> {
     out: W,
     header: PackageHeader,
@@ -116,6 +124,8 @@ pub struct Sealer<W: Write> {
     batch_bytes: usize,
     package_len: u64,
     parallelism: Parallelism,
+    /// Set while a batch is being written; still set if that failed.
+    poisoned: bool,
 }
 
 impl<W: Write> Sealer<W> {
@@ -138,7 +148,7 @@ impl<W: Write> Sealer<W> {
         let announced = items
             .iter()
             .try_fold(0u64, |acc, i| acc.checked_add(i.length));
-        let announced = announced.ok_or(SealError::MetadataTooLarge("item length total"))?;
+        let announced = announced.ok_or(SealError::LengthOverflow)?;
 
         let (enc, mut ctx) =
             setup_sender(recipient, HPKE_INFO, rng).map_err(|_| SealError::BadRecipientKey)?;
@@ -168,12 +178,34 @@ impl<W: Write> Sealer<W> {
             v: 1,
             items: items.clone(),
         });
-        let sealed_index = ctx
-            .seal(&index, &package_id.0)
-            .map_err(|_| SealError::BadRecipientKey)?;
-        if sealed_index.len() > MAX_SEALED_RECORD {
+        if index.len() + TAG_LEN > MAX_SEALED_RECORD {
             return Err(SealError::MetadataTooLarge("item index"));
         }
+        // The manifest's size is known now (digests and root are fixed-size): refuse here
+        // rather than after gigabytes of payload.
+        let manifest_len = canonical::encode(&Manifest {
+            v: 1,
+            package_id,
+            sender: sender.id(),
+            recipient: recipient.id(),
+            length: announced,
+            chunk_count: announced / u64::from(params.chunk_size) + 1,
+            root: [0; 32],
+            items: items
+                .iter()
+                .map(|spec| EvidenceItem {
+                    spec: spec.clone(),
+                    sha256: [0; 32],
+                })
+                .collect(),
+        })
+        .len();
+        if manifest_len > <Manifest as Document>::MAX_SIZE {
+            return Err(SealError::MetadataTooLarge("manifest"));
+        }
+        let sealed_index = ctx
+            .seal(&index, &package_id.0)
+            .unwrap_or_else(|_| unreachable!("the first seal of a fresh HPKE context cannot fail"));
 
         let mut start =
             Vec::with_capacity(6 + header_bytes.len() + RECORD_HEADER + sealed_index.len());
@@ -205,6 +237,7 @@ impl<W: Write> Sealer<W> {
             batch_bytes,
             package_len: start.len() as u64,
             parallelism: Parallelism::default(),
+            poisoned: false,
         })
     }
 
@@ -226,6 +259,9 @@ impl<W: Write> Sealer<W> {
 
     /// Appends payload bytes (the items' bytes, in order).
     pub fn write_payload(&mut self, mut data: &[u8]) -> Result<(), SealError> {
+        if self.poisoned {
+            return Err(SealError::Poisoned);
+        }
         let written = self.written.saturating_add(data.len() as u64);
         if written > self.announced {
             return Err(SealError::TooMuchData {
@@ -233,6 +269,7 @@ impl<W: Write> Sealer<W> {
                 announced: self.announced,
             });
         }
+        self.poisoned = true;
         self.written = written;
         while !data.is_empty() {
             let room = self.batch_bytes - self.pending.len();
@@ -243,6 +280,7 @@ impl<W: Write> Sealer<W> {
                 self.flush_batch(false)?;
             }
         }
+        self.poisoned = false;
         Ok(())
     }
 
@@ -316,6 +354,9 @@ impl<W: Write> Sealer<W> {
         other_signer: Option<SigningKey>,
         corrupt_signature: bool,
     ) -> Result<Sealed<W>, SealError> {
+        if self.poisoned {
+            return Err(SealError::Poisoned);
+        }
         if self.written != self.announced {
             return Err(SealError::TooLittleData {
                 written: self.written,
@@ -342,11 +383,9 @@ impl<W: Write> Sealer<W> {
         };
         tamper(&mut manifest);
         let signer = other_signer.as_ref().unwrap_or(&self.signer);
-        let signed = Signed::sign(&manifest, signer);
-        // The opener refuses manifests over this size: never write a package it cannot open.
-        if signed.document_bytes().len() > <Manifest as Document>::MAX_SIZE {
-            return Err(SealError::MetadataTooLarge("manifest"));
-        }
+        let signed = Signed::sign(&manifest, signer).unwrap_or_else(|e| {
+            unreachable!("the manifest's size was checked in Sealer::new: {e}")
+        });
         let mut signed = signed.encode();
         if corrupt_signature {
             signed[32] ^= 1;
@@ -354,10 +393,7 @@ impl<W: Write> Sealer<W> {
         let trailer = self
             .ctx
             .seal(&signed, &self.package_id.0)
-            .map_err(|_| SealError::BadRecipientKey)?;
-        if trailer.len() > MAX_SEALED_RECORD {
-            return Err(SealError::MetadataTooLarge("manifest"));
-        }
+            .unwrap_or_else(|_| unreachable!("the second seal of an HPKE context cannot fail"));
         let mut rec = Vec::with_capacity(RECORD_HEADER + trailer.len());
         push_record(&mut rec, RECORD_TRAILER, &trailer);
         self.out.write_all(&rec)?;

@@ -21,12 +21,13 @@ pub trait Staging {
     /// Promotes the staged plaintext: everything written has been verified against `manifest`.
     fn commit(self, manifest: &Manifest) -> io::Result<Self::Committed>;
 
-    /// Throws the staged plaintext away.
+    /// Throws the staged plaintext away. The opener calls it on every refusal, including those
+    /// made before any plaintext was written.
     fn discard(self);
 }
 
-/// Stages plaintext in memory, up to a limit, and yields it on commit.
-#[derive(Debug)]
+/// Stages plaintext in memory, up to a limit, and yields it on commit. Unverified plaintext
+/// never lingers in freed memory: the buffer is zeroized when it grows and when it is discarded.
 pub struct MemoryStaging {
     buf: Vec<u8>,
     limit: usize,
@@ -43,15 +44,37 @@ impl MemoryStaging {
     }
 }
 
+impl core::fmt::Debug for MemoryStaging {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // Never the bytes: they are unverified case data.
+        write!(
+            f,
+            "MemoryStaging {{ staged: {} bytes, limit: {} }}",
+            self.buf.len(),
+            self.limit
+        )
+    }
+}
+
 impl Staging for MemoryStaging {
     type Committed = Vec<u8>;
 
     fn write(&mut self, plaintext: &[u8]) -> io::Result<()> {
         if self.buf.len() + plaintext.len() > self.limit {
             return Err(io::Error::other(format!(
-                "package plaintext exceeds the in-memory staging limit of {} bytes; open it to a file instead",
+                "package plaintext exceeds the in-memory staging limit of {} bytes; raise the limit or stage to a file",
                 self.limit
             )));
+        }
+        if self.buf.capacity() - self.buf.len() < plaintext.len() {
+            // Grow by hand so that the old allocation is wiped, not just freed.
+            let want = (self.buf.len() + plaintext.len())
+                .max(2 * self.buf.capacity())
+                .min(self.limit);
+            let mut bigger = Vec::with_capacity(want);
+            bigger.extend_from_slice(&self.buf);
+            zeroize::Zeroize::zeroize(&mut self.buf);
+            self.buf = bigger;
         }
         self.buf.extend_from_slice(plaintext);
         Ok(())
