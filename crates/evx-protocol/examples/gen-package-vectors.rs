@@ -370,7 +370,33 @@ fn main() {
         m,
     );
 
+    let mut m = b.clone();
+    m[6] = 2;
+    bad(
+        "unsupported_version",
+        "header version byte set to 2",
+        "unsupported-version",
+        m,
+    );
+    let (i0, _, _) = records(b)[0];
+    let mut m = b.clone();
+    m[i0] = b'X';
+    bad(
+        "malformed_record_type",
+        "the index record's type byte replaced by 'X'",
+        "malformed",
+        m,
+    );
+
     let (c0s, c0e) = chunk(b, 0);
+    let mut m = b.clone();
+    m[c0s + 1..c0s + 5].copy_from_slice(&(4096u32 + 17).to_be_bytes());
+    bad(
+        "malformed_chunk_too_long",
+        "chunk 0's record length one byte over chunk size + tag",
+        "malformed",
+        m,
+    );
     let (c1s, c1e) = chunk(b, 1);
     let (c3s, c3e) = chunk(b, 3);
     let (ts, te) = trailer(b);

@@ -149,6 +149,8 @@ fn every_refusal_case_has_a_vector() {
         "trailer-altered",
         "manifest-mismatch",
         "bad-magic",
+        "malformed",
+        "unsupported-version",
     ] {
         assert!(codes.contains(code), "no vector for refusal `{code}`");
     }
