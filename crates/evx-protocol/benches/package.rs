@@ -9,9 +9,11 @@ use std::hint::black_box;
 use std::io;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use evx_protocol::crypto::{HpkeSecretKey, SigningKey};
+use evx_protocol::crypto::{HpkePublicKey, HpkeSecretKey, SigningKey};
 use evx_protocol::ids::RequestId;
-use evx_protocol::package::{PackageReader, Parallelism, Sealer, VerifyOnly};
+use evx_protocol::package::{
+    ItemSpec, PackageParams, PackageReader, Parallelism, Sealer, VerifyOnly,
+};
 use evx_protocol::purpose::{DeclaredPurpose, Purpose};
 use evx_protocol::sample;
 use rand_chacha::ChaCha20Rng;
@@ -59,14 +61,22 @@ fn bench(c: &mut Criterion) {
         purpose: Purpose::Investigation,
     };
 
-    let seal = |par: Parallelism, out: Vec<u8>| {
+    fn seal<W: io::Write>(
+        out: W,
+        par: Parallelism,
+        params: &PackageParams,
+        items: &[ItemSpec],
+        sender: &SigningKey,
+        recipient: &HpkePublicKey,
+        data: &[u8],
+    ) -> W {
         let mut rng = ChaCha20Rng::seed_from_u64(2);
         let mut s = Sealer::new(
             out,
             params.clone(),
-            items.clone(),
-            &sender,
-            recipient.public_key(),
+            items.to_vec(),
+            sender,
+            recipient,
             &mut rng,
         )
         .unwrap()
@@ -75,10 +85,16 @@ fn bench(c: &mut Criterion) {
             s.write_payload(piece).unwrap();
         }
         s.finish().unwrap().writer
-    };
+    }
+    let hpke = recipient.public_key();
     let package = seal(
-        Parallelism::TwoThreads,
         Vec::with_capacity(SIZE + SIZE / 1000),
+        Parallelism::TwoThreads,
+        &params,
+        &items,
+        &sender,
+        hpke,
+        &data,
     );
 
     let mut g = c.benchmark_group("package-64MiB");
@@ -93,23 +109,7 @@ fn bench(c: &mut Criterion) {
         ("one thread", Parallelism::SingleThread),
     ] {
         g.bench_function(format!("seal ({name})"), |b| {
-            b.iter(|| {
-                let mut rng = ChaCha20Rng::seed_from_u64(2);
-                let mut s = Sealer::new(
-                    io::sink(),
-                    params.clone(),
-                    items.clone(),
-                    &sender,
-                    recipient.public_key(),
-                    &mut rng,
-                )
-                .unwrap()
-                .with_parallelism(par);
-                for piece in data.chunks(1 << 20) {
-                    s.write_payload(piece).unwrap();
-                }
-                black_box(s.finish().unwrap().package_id)
-            })
+            b.iter(|| seal(io::sink(), par, &params, &items, &sender, hpke, &data))
         });
         g.bench_function(format!("open ({name})"), |b| {
             b.iter(|| {
