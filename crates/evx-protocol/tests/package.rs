@@ -415,7 +415,7 @@ impl io::Write for FailingWriter {
 fn a_failed_write_poisons_the_sealer() {
     let f = fixture(4096);
     let mut rng = ChaCha20Rng::seed_from_u64(5);
-    let len = 3 << 20;
+    let len = 9 << 20;
     let mut s = Sealer::new(
         FailingWriter { ok: 100_000 },
         f.params.clone(),

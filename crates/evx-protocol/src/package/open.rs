@@ -9,7 +9,7 @@ use super::items::{self, ItemHashers, ItemIndex, Manifest, check_items};
 use super::staging::Staging;
 use super::{
     HPKE_INFO, MAGIC, MAX_HEADER, MAX_ITEMS, MAX_SEALED_RECORD, PAYLOAD_LABEL, Parallelism,
-    RECORD_CHUNK, RECORD_HEADER, RECORD_INDEX, RECORD_TRAILER, batch_chunks, join,
+    RECORD_CHUNK, RECORD_HEADER, RECORD_INDEX, RECORD_TRAILER, batch_chunks, hash_chunks,
 };
 use crate::canonical::{self, DecodeError};
 use crate::crypto::aead::{PayloadKey, TAG_LEN};
@@ -425,62 +425,63 @@ impl<R: Read> PackageReader<R> {
         let expected_chunks = announced / cs as u64 + 1;
         let per_batch = batch_chunks(self.header.chunk_size).min(expected_chunks as usize);
         let mut batch = Zeroizing::new(vec![0u8; per_batch * slot]);
-        let mut lens = Vec::with_capacity(per_batch);
         let mut hashers = ItemHashers::new(index.items.iter().map(|i| i.length).collect());
         let mut leaves = RootBuilder::new();
+        let mut leaf_buf = Vec::with_capacity(per_batch);
         let (mut counter, mut length) = (0u64, 0u64);
+        let reader = &mut self.reader;
         loop {
-            lens.clear();
-            let mut final_seen = false;
-            while lens.len() < per_batch && !final_seen {
-                let len = match read_record_header(&mut self.reader)? {
-                    Some((RECORD_CHUNK, len)) => len,
-                    // A trailer (or the end) before a final chunk: the tail was cut off.
-                    Some((RECORD_TRAILER, _)) | None => return Err(OpenError::Truncated),
-                    Some((t, _)) => {
-                        return Err(OpenError::Malformed(format!(
-                            "unexpected record type {t:#04x} in the payload"
-                        )));
-                    }
-                };
-                if !(TAG_LEN..=slot).contains(&len) {
-                    return Err(OpenError::Malformed(format!(
-                        "chunk record of {len} bytes; chunks are {TAG_LEN} to {slot} bytes"
-                    )));
-                }
-                final_seen = len < slot;
-                let buf = &mut batch[lens.len() * slot..][..len];
-                read_exact_or_truncated(&mut self.reader, buf)?;
-                let n = key
-                    .open(counter, final_seen, aad, buf)
-                    .map_err(|_| OpenError::ChunkRejected { index: counter })?;
-                counter += 1;
-                length += n as u64;
-                if length > announced {
-                    return Err(OpenError::ManifestMismatch(
-                        "plaintext longer than the items announce",
-                    ));
-                }
-                lens.push(n);
-            }
-            let plain = || {
-                lens.iter()
-                    .enumerate()
-                    .map(|(i, n)| &batch[i * slot..][..*n])
-            };
-            let bytes = lens.iter().sum();
-            let ((), written) = join(
+            let slots = batch.chunks_mut(slot);
+            let final_seen = hash_chunks(
                 self.parallelism,
-                bytes,
-                || plain().for_each(|c| hashers.update(c)),
-                || {
-                    plain().try_for_each(|c| {
-                        leaves.push(c);
-                        staging.write(c)
-                    })
+                per_batch * cs,
+                &mut hashers,
+                &mut leaf_buf,
+                |feed| -> Result<bool, OpenError> {
+                    for buf in slots {
+                        let len = match read_record_header(reader)? {
+                            Some((RECORD_CHUNK, len)) => len,
+                            // A trailer (or the end) before a final chunk: the tail was cut off.
+                            Some((RECORD_TRAILER, _)) | None => return Err(OpenError::Truncated),
+                            Some((t, _)) => {
+                                return Err(OpenError::Malformed(format!(
+                                    "unexpected record type {t:#04x} in the payload"
+                                )));
+                            }
+                        };
+                        if !(TAG_LEN..=slot).contains(&len) {
+                            return Err(OpenError::Malformed(format!(
+                                "chunk record of {len} bytes; chunks are {TAG_LEN} to {slot} bytes"
+                            )));
+                        }
+                        let is_final = len < slot;
+                        let buf = &mut buf[..len];
+                        read_exact_or_truncated(reader, buf)?;
+                        let n = key
+                            .open(counter, is_final, aad, buf)
+                            .map_err(|_| OpenError::ChunkRejected { index: counter })?;
+                        counter += 1;
+                        length += n as u64;
+                        if length > announced {
+                            return Err(OpenError::ManifestMismatch(
+                                "plaintext longer than the items announce",
+                            ));
+                        }
+                        // Authenticated, not yet verified: to the hashes and to staging only.
+                        let plaintext: &[u8] = buf;
+                        let plaintext = &plaintext[..n];
+                        feed(plaintext);
+                        staging.write(plaintext)?;
+                        if is_final {
+                            return Ok(true);
+                        }
+                    }
+                    Ok(false)
                 },
-            );
-            written?;
+            )?;
+            for h in leaf_buf.drain(..) {
+                leaves.push_leaf_hash(h);
+            }
             if final_seen {
                 break;
             }

@@ -1,12 +1,15 @@
 //! Sealing: one pass, constant memory.
 
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use super::header::{PackageHeader, PackageParams, SUITE_V1, chunk_size_ok};
 use super::items::{EvidenceItem, ItemHashers, ItemIndex, ItemSpec, Manifest, check_items};
+use super::worker::HashWorker;
 use super::{
     HPKE_INFO, MAGIC, MAX_HEADER, MAX_ITEMS, MAX_SEALED_RECORD, PAYLOAD_LABEL, Parallelism,
-    RECORD_CHUNK, RECORD_HEADER, RECORD_INDEX, RECORD_TRAILER, batch_chunks, join,
+    RECORD_CHUNK, RECORD_HEADER, RECORD_INDEX, RECORD_TRAILER, SEAL_HELPER_LEAF_EVERY,
+    batch_chunks, chunks_of,
 };
 use crate::canonical;
 use crate::crypto::aead::{PayloadKey, TAG_LEN};
@@ -14,7 +17,7 @@ use crate::crypto::hpke::{SenderContext, setup_sender};
 use crate::crypto::{HpkePublicKey, SigningKey};
 use crate::document::{Document, Signed};
 use crate::ids::PackageId;
-use crate::merkle::RootBuilder;
+use crate::merkle::{RootBuilder, leaf_hash};
 
 /// Why a package could not be sealed.
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +117,9 @@ pub struct Sealer<W: Write> {
     key: PayloadKey,
     signer: SigningKey,
     items: Vec<ItemSpec>,
-    hashers: ItemHashers,
+    /// The item digests, while no helper thread holds them.
+    hashers: Option<ItemHashers>,
+    worker: Option<HashWorker>,
     announced: u64,
     written: u64,
     counter: u64,
@@ -219,7 +224,8 @@ impl<W: Write> Sealer<W> {
         let batch_bytes = batch_chunks(params.chunk_size) * cs;
         Ok(Self {
             out,
-            hashers: ItemHashers::new(items.iter().map(|i| i.length).collect()),
+            hashers: Some(ItemHashers::new(items.iter().map(|i| i.length).collect())),
+            worker: None,
             header,
             package_id,
             ctx,
@@ -289,46 +295,79 @@ impl<W: Write> Sealer<W> {
     /// empty — becomes the final chunk.
     fn flush_batch(&mut self, last: bool) -> Result<(), SealError> {
         let cs = self.header.chunk_size as usize;
-        let Self {
-            pending,
-            records,
-            hashers,
-            leaves,
-            key,
-            counter,
-            package_id,
-            parallelism,
-            ..
-        } = self;
-        records.clear();
-        let aad = &package_id.0;
-        let ((), ()) = join(
-            *parallelism,
-            pending.len(),
-            || hashers.update(pending),
-            || {
-                let full = pending.len() / cs;
-                let mut emit = |chunk: &[u8], is_final: bool| {
-                    leaves.push(chunk);
-                    let start = records.len();
-                    records.push(RECORD_CHUNK);
-                    records.extend_from_slice(&((chunk.len() + TAG_LEN) as u32).to_be_bytes());
-                    records.extend_from_slice(chunk);
-                    key.seal(*counter, is_final, aad, records, start + RECORD_HEADER);
-                    *counter += 1;
-                };
-                for chunk in pending[..full * cs].chunks_exact(cs) {
-                    emit(chunk, false);
-                }
-                if last {
-                    emit(&pending[full * cs..], true);
-                }
-            },
-        );
+        // A helper is worth its thread only for packages of a batch or more.
+        if self.worker.is_none()
+            && self.parallelism == Parallelism::TwoThreads
+            && self.announced >= self.batch_bytes as u64
+            && let Some(hashers) = self.hashers.take()
+        {
+            self.worker = Some(HashWorker::spawn(hashers, cs));
+        }
+        let spare = self.collect_helper_leaves();
+        let batch = Arc::new(core::mem::replace(&mut self.pending, spare));
+        let helped = match &mut self.worker {
+            Some(worker) => {
+                worker.submit(Arc::clone(&batch), last);
+                true
+            }
+            None => false,
+        };
+        let mut own_leaves = Vec::with_capacity(self.batch_bytes / cs + 1);
+        if let Some(hashers) = &mut self.hashers {
+            hashers.update(&batch);
+        }
+        self.records.clear();
+        for (j, chunk) in chunks_of(&batch, cs, last).enumerate() {
+            own_leaves.push(if helped && j.is_multiple_of(SEAL_HELPER_LEAF_EVERY) {
+                [0; 32]
+            } else {
+                leaf_hash(chunk)
+            });
+            let start = self.records.len();
+            self.records.push(RECORD_CHUNK);
+            self.records
+                .extend_from_slice(&((chunk.len() + TAG_LEN) as u32).to_be_bytes());
+            self.records.extend_from_slice(chunk);
+            let is_final = last && chunk.len() < cs;
+            self.key.seal(
+                self.counter,
+                is_final,
+                &self.package_id.0,
+                &mut self.records,
+                start + RECORD_HEADER,
+            );
+            self.counter += 1;
+        }
+        match &mut self.worker {
+            Some(worker) => {
+                worker.own_leaves(own_leaves);
+                drop(batch);
+                self.pending.reserve(self.batch_bytes);
+            }
+            None => {
+                own_leaves
+                    .into_iter()
+                    .for_each(|h| self.leaves.push_leaf_hash(h));
+                self.pending = Arc::try_unwrap(batch).unwrap_or_default();
+            }
+        }
         self.out.write_all(&self.records)?;
         self.package_len += self.records.len() as u64;
         self.pending.clear();
         Ok(())
+    }
+
+    /// Waits for the helper's share of the previous batch, adds that batch's leaves to the tree
+    /// and returns its buffer for reuse (an empty buffer if there was none).
+    fn collect_helper_leaves(&mut self) -> Vec<u8> {
+        let Some((leaves, mut buffer)) = self.worker.as_mut().and_then(HashWorker::collect) else {
+            return Vec::new();
+        };
+        leaves
+            .into_iter()
+            .for_each(|h| self.leaves.push_leaf_hash(h));
+        buffer.clear();
+        buffer
     }
 
     /// Writes the final chunk and the signed, sealed trailer.
@@ -364,7 +403,15 @@ impl<W: Write> Sealer<W> {
             });
         }
         self.flush_batch(true)?;
-        let digests = core::mem::replace(&mut self.hashers, ItemHashers::new(Vec::new()))
+        self.collect_helper_leaves();
+        let hashers = match self.worker.take() {
+            Some(worker) => worker.finish(),
+            None => self
+                .hashers
+                .take()
+                .unwrap_or_else(|| unreachable!("held by us or the helper")),
+        };
+        let digests = hashers
             .finish()
             .unwrap_or_else(|| unreachable!("written == announced, so every item is complete"));
         let mut manifest = Manifest {
