@@ -13,10 +13,10 @@
 //! 'T' ‖ u32 length ‖ HPKE.Seal(aad=H, signed manifest)
 //! ```
 //!
-//! Memory stays O(chunk) in both directions whatever the package size: the sealer and the
-//! opener hold one batch of chunks, an O(log n) Merkle frontier and one SHA-256 state per
-//! item being hashed. Hashing the items and hashing the Merkle leaves are independent, so each
-//! batch runs them on two threads (see [`Parallelism`]).
+//! Memory is constant in both directions whatever the package size: the sealer holds three
+//! 4 MiB batch buffers and the opener one, plus an O(log n) Merkle frontier and one SHA-256
+//! state. Hashing the items and hashing the Merkle leaves are independent of each other and of
+//! the cipher, so they are shared with a helper thread (see [`Parallelism`]).
 //!
 //! Opening never hands out unverified plaintext: it is written to a [`Staging`] sink, which is
 //! committed only once the trailer's signature and every digest have been checked, and
@@ -84,7 +84,8 @@ pub enum Parallelism {
     SingleThread,
 }
 
-/// Chunks processed per batch: 1 MiB worth (chunk sizes are powers of two up to 1 MiB).
+/// Chunks processed per batch: 4 MiB worth (chunk sizes are powers of two up to 1 MiB). Larger
+/// batches amortise handing work to the helper thread; memory stays a few batches.
 pub(crate) fn batch_chunks(chunk_size: u32) -> usize {
     (4 * 1024 * 1024) / chunk_size as usize
 }
