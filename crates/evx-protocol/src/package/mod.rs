@@ -90,28 +90,12 @@ pub(crate) fn batch_chunks(chunk_size: u32) -> usize {
     (4 * 1024 * 1024) / chunk_size as usize
 }
 
-/// The chunks of one batch: its full chunks, then — when it ends the payload — the remainder as
-/// the final chunk, which is always shorter than a full one and may be empty.
-pub(crate) fn chunks_of(
-    batch: &[u8],
-    chunk_size: usize,
-    last: bool,
-) -> impl Iterator<Item = &[u8]> {
-    let full = batch.len() / chunk_size * chunk_size;
-    batch[..full]
-        .chunks_exact(chunk_size)
-        .chain(last.then(|| &batch[full..]))
-}
-
-/// Which Merkle leaves a helper thread hashes: every `n`-th. The helper hashes every item byte
-/// (one sequential SHA-256 stream per item) plus this share of the leaves; the caller's thread
-/// does the cipher, the copies and the other leaves. The shares balance the two threads on an
-/// AES-NI machine, where AES-GCM costs about a fifth of SHA-256 (measured with the `package`
-/// bench): the opener's caller also reads and decrypts, so it keeps more leaves for itself
-/// than the sealer's, whose copy into the batch overlaps the helper.
+/// Which Merkle leaves the opener's helper thread hashes: every `n`-th. The helper hashes every
+/// item byte (one sequential SHA-256 stream per item) plus this share of the leaves; the
+/// caller's thread reads, decrypts and hashes the other leaves. One in six balances the two on
+/// an AES-NI machine, where AES-GCM costs about a fifth of SHA-256 (measured with the
+/// `package` bench). (The sealer shares its leaves dynamically instead: see `worker.rs`.)
 pub(crate) const OPEN_HELPER_LEAF_EVERY: usize = 6;
-/// See [`OPEN_HELPER_LEAF_EVERY`].
-pub(crate) const SEAL_HELPER_LEAF_EVERY: usize = 3;
 
 /// Batches smaller than this are hashed on the caller's thread: a spawn costs tens of
 /// microseconds.

@@ -5,11 +5,10 @@ use std::sync::Arc;
 
 use super::header::{PackageHeader, PackageParams, SUITE_V1, chunk_size_ok};
 use super::items::{EvidenceItem, ItemHashers, ItemIndex, ItemSpec, Manifest, check_items};
-use super::worker::HashWorker;
+use super::worker::{Batch, HashWorker};
 use super::{
     HPKE_INFO, MAGIC, MAX_HEADER, MAX_ITEMS, MAX_SEALED_RECORD, PAYLOAD_LABEL, Parallelism,
-    RECORD_CHUNK, RECORD_HEADER, RECORD_INDEX, RECORD_TRAILER, SEAL_HELPER_LEAF_EVERY,
-    batch_chunks, chunks_of,
+    RECORD_CHUNK, RECORD_HEADER, RECORD_INDEX, RECORD_TRAILER, batch_chunks,
 };
 use crate::canonical;
 use crate::crypto::aead::{PayloadKey, TAG_LEN};
@@ -17,7 +16,7 @@ use crate::crypto::hpke::{SenderContext, setup_sender};
 use crate::crypto::{HpkePublicKey, SigningKey};
 use crate::document::{Document, Signed};
 use crate::ids::PackageId;
-use crate::merkle::{RootBuilder, leaf_hash};
+use crate::merkle::RootBuilder;
 
 /// Why a package could not be sealed.
 #[derive(Debug, thiserror::Error)]
@@ -301,28 +300,23 @@ impl<W: Write> Sealer<W> {
             && self.announced >= self.batch_bytes as u64
             && let Some(hashers) = self.hashers.take()
         {
-            self.worker = Some(HashWorker::spawn(hashers, cs));
+            self.worker = Some(HashWorker::spawn(hashers));
         }
         let spare = self.collect_helper_leaves();
-        let batch = Arc::new(core::mem::replace(&mut self.pending, spare));
-        let helped = match &mut self.worker {
-            Some(worker) => {
-                worker.submit(Arc::clone(&batch), last);
-                true
-            }
-            None => false,
-        };
-        let mut own_leaves = Vec::with_capacity(self.batch_bytes / cs + 1);
+        let batch = Arc::new(Batch::new(
+            core::mem::replace(&mut self.pending, spare),
+            cs,
+            last,
+        ));
+        if let Some(worker) = &mut self.worker {
+            worker.submit(Arc::clone(&batch));
+        }
         if let Some(hashers) = &mut self.hashers {
-            hashers.update(&batch);
+            hashers.update(batch.data());
         }
         self.records.clear();
-        for (j, chunk) in chunks_of(&batch, cs, last).enumerate() {
-            own_leaves.push(if helped && j.is_multiple_of(SEAL_HELPER_LEAF_EVERY) {
-                [0; 32]
-            } else {
-                leaf_hash(chunk)
-            });
+        for j in 0..batch.chunk_count() {
+            let chunk = batch.chunk(j);
             let start = self.records.len();
             self.records.push(RECORD_CHUNK);
             self.records
@@ -338,6 +332,8 @@ impl<W: Write> Sealer<W> {
             );
             self.counter += 1;
         }
+        // Then hash whatever leaves the helper has not claimed yet.
+        let own_leaves = batch.claim_leaves();
         match &mut self.worker {
             Some(worker) => {
                 worker.own_leaves(own_leaves);
@@ -347,8 +343,8 @@ impl<W: Write> Sealer<W> {
             None => {
                 own_leaves
                     .into_iter()
-                    .for_each(|h| self.leaves.push_leaf_hash(h));
-                self.pending = Arc::try_unwrap(batch).unwrap_or_default();
+                    .for_each(|(_, h)| self.leaves.push_leaf_hash(h));
+                self.pending = batch.into_buffer_if_unshared();
             }
         }
         self.out.write_all(&self.records)?;

@@ -3,52 +3,100 @@
 //! Sealing costs, per byte, one SHA-256 for the item digest, one for the Merkle leaf, one
 //! AES-256-GCM pass and two copies (into the batch, into the output records). The item digest is
 //! one sequential SHA-256 stream per item, independent of the rest, so a helper thread takes it
-//! (and one leaf in [`SEAL_HELPER_LEAF_EVERY`]) while the caller copies, encrypts and hashes the
-//! other leaves.
+//! while the caller encrypts. The Merkle leaves are shared out dynamically: each thread, once
+//! its own part is done, claims the batch's next unhashed leaf until none is left, so the two
+//! finish together whatever the relative speed of SHA-256 and AES-GCM on the machine.
 //!
 //! The helper lives as long as the sealer, because a sealer is fed through many `write` calls:
-//! a batch is handed over as soon as it is full, and the helper hashes it while the caller copies
-//! the next one in — the copy is overlapped too. Two batch buffers alternate between them.
+//! a batch is handed over as soon as it is full, and the helper keeps hashing it while the
+//! caller copies the next one in. Two batch buffers alternate between them.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 
 use super::items::ItemHashers;
-use super::{SEAL_HELPER_LEAF_EVERY, chunks_of};
 use crate::merkle::{Hash, leaf_hash};
 
-/// One batch: its plaintext, and whether it ends the payload.
-type Job = (Arc<Vec<u8>>, bool);
+/// One batch of plaintext, shared by the caller and the helper.
+pub(crate) struct Batch {
+    data: Vec<u8>,
+    chunk_size: usize,
+    /// Whether the batch ends the payload (its remainder is then the final chunk).
+    last: bool,
+    /// The next leaf nobody has claimed yet.
+    next_leaf: AtomicUsize,
+}
+
+impl Batch {
+    pub(crate) fn new(data: Vec<u8>, chunk_size: usize, last: bool) -> Self {
+        Self {
+            data,
+            chunk_size,
+            last,
+            next_leaf: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// The number of chunks: the full ones, plus the final one if the batch is the last.
+    pub(crate) fn chunk_count(&self) -> usize {
+        self.data.len() / self.chunk_size + usize::from(self.last)
+    }
+
+    /// Chunk `j`'s plaintext.
+    pub(crate) fn chunk(&self, j: usize) -> &[u8] {
+        let start = (j * self.chunk_size).min(self.data.len());
+        let end = ((j + 1) * self.chunk_size).min(self.data.len());
+        &self.data[start..end]
+    }
+
+    /// Hashes leaves until every one has been claimed; returns those hashed here.
+    pub(crate) fn claim_leaves(&self) -> Vec<(usize, Hash)> {
+        let mut mine = Vec::new();
+        loop {
+            let j = self.next_leaf.fetch_add(1, Ordering::Relaxed);
+            if j >= self.chunk_count() {
+                return mine;
+            }
+            mine.push((j, leaf_hash(self.chunk(j))));
+        }
+    }
+
+    /// Takes the buffer back once nobody else holds the batch.
+    pub(crate) fn into_buffer_if_unshared(self: Arc<Self>) -> Vec<u8> {
+        Arc::try_unwrap(self).map(|b| b.data).unwrap_or_default()
+    }
+}
 
 /// A running helper and the batch it is working on.
 pub(crate) struct HashWorker {
-    jobs: Option<Sender<Job>>,
-    done: Receiver<Vec<Hash>>,
+    jobs: Option<Sender<Arc<Batch>>>,
+    done: Receiver<Vec<(usize, Hash)>>,
     thread: Option<JoinHandle<ItemHashers>>,
-    /// The batch handed over last, with the caller's leaves for it (the helper's share still
-    /// zero), waiting for the helper's share.
-    in_flight: Option<(Arc<Vec<u8>>, Vec<Hash>)>,
+    /// The batch handed over last, with the leaves the caller hashed for it.
+    in_flight: Option<(Arc<Batch>, Vec<(usize, Hash)>)>,
 }
 
 impl HashWorker {
     /// Starts a helper that owns the item digests from now on.
-    pub(crate) fn spawn(hashers: ItemHashers, chunk_size: usize) -> Self {
-        let (jobs, job_rx) = channel::<Job>();
+    pub(crate) fn spawn(hashers: ItemHashers) -> Self {
+        let (jobs, job_rx) = channel::<Arc<Batch>>();
         let (done_tx, done) = channel();
         let thread = std::thread::Builder::new()
             .name("evx-seal-hash".into())
             .spawn(move || {
                 let mut hashers = hashers;
-                for (batch, last) in job_rx {
-                    hashers.update(&batch);
-                    let share = chunks_of(&batch, chunk_size, last)
-                        .step_by(SEAL_HELPER_LEAF_EVERY)
-                        .map(leaf_hash)
-                        .collect();
+                for batch in job_rx {
+                    hashers.update(batch.data());
+                    let leaves = batch.claim_leaves();
                     // Let the caller reuse the buffer as soon as it has our answer.
                     drop(batch);
-                    if done_tx.send(share).is_err() {
+                    if done_tx.send(leaves).is_err() {
                         break;
                     }
                 }
@@ -65,36 +113,34 @@ impl HashWorker {
 
     /// Hands a batch over; the helper starts on it at once. The previous batch must have been
     /// collected with [`HashWorker::collect`].
-    pub(crate) fn submit(&mut self, batch: Arc<Vec<u8>>, last: bool) {
+    pub(crate) fn submit(&mut self, batch: Arc<Batch>) {
         debug_assert!(self.in_flight.is_none());
         if let Some(jobs) = &self.jobs {
             // A send fails only if the helper is gone, i.e. it panicked: `collect` re-raises it.
-            let _ = jobs.send((Arc::clone(&batch), last));
+            let _ = jobs.send(Arc::clone(&batch));
         }
         self.in_flight = Some((batch, Vec::new()));
     }
 
-    /// Records the caller's leaf hashes for the batch in flight, with a zero placeholder at
-    /// every index the helper computes.
-    pub(crate) fn own_leaves(&mut self, leaves: Vec<Hash>) {
+    /// Records the leaves the caller hashed for the batch in flight.
+    pub(crate) fn own_leaves(&mut self, leaves: Vec<(usize, Hash)>) {
         if let Some((_, mine)) = &mut self.in_flight {
             *mine = leaves;
         }
     }
 
-    /// Waits for the batch in flight, if any: returns its complete leaves, in order, and its
-    /// buffer for reuse.
+    /// Waits for the batch in flight, if any: returns all its leaves, in order, and its buffer
+    /// for reuse.
     pub(crate) fn collect(&mut self) -> Option<(Vec<Hash>, Vec<u8>)> {
-        let (batch, mut leaves) = self.in_flight.take()?;
-        let Ok(share) = self.done.recv() else {
+        let (batch, mine) = self.in_flight.take()?;
+        let Ok(theirs) = self.done.recv() else {
             self.rethrow();
         };
-        for (i, h) in share.into_iter().enumerate() {
-            leaves[i * SEAL_HELPER_LEAF_EVERY] = h;
+        let mut leaves = vec![[0u8; 32]; batch.chunk_count()];
+        for (j, h) in mine.into_iter().chain(theirs) {
+            leaves[j] = h;
         }
-        // The helper dropped its handle before answering.
-        let buffer = Arc::try_unwrap(batch).unwrap_or_else(|shared| shared.as_ref().clone());
-        Some((leaves, buffer))
+        Some((leaves, batch.into_buffer_if_unshared()))
     }
 
     /// Stops the helper and takes the item digests back.
