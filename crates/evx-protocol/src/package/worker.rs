@@ -56,7 +56,7 @@ impl Batch {
     }
 
     /// Hashes leaves until every one has been claimed; returns those hashed here.
-    pub(crate) fn claim_leaves(&self) -> Vec<(usize, Hash)> {
+    pub(crate) fn claim_leaves(&self) -> ClaimedLeaves {
         let mut mine = Vec::new();
         loop {
             let j = self.next_leaf.fetch_add(1, Ordering::Relaxed);
@@ -73,13 +73,16 @@ impl Batch {
     }
 }
 
+/// Leaf hashes with their positions in the batch, as one thread claimed them.
+type ClaimedLeaves = Vec<(usize, Hash)>;
+
 /// A running helper and the batch it is working on.
 pub(crate) struct HashWorker {
     jobs: Option<Sender<Arc<Batch>>>,
-    done: Receiver<Vec<(usize, Hash)>>,
+    done: Receiver<ClaimedLeaves>,
     thread: Option<JoinHandle<ItemHashers>>,
     /// The batch handed over last, with the leaves the caller hashed for it.
-    in_flight: Option<(Arc<Batch>, Vec<(usize, Hash)>)>,
+    in_flight: Option<(Arc<Batch>, ClaimedLeaves)>,
 }
 
 impl HashWorker {
@@ -123,7 +126,7 @@ impl HashWorker {
     }
 
     /// Records the leaves the caller hashed for the batch in flight.
-    pub(crate) fn own_leaves(&mut self, leaves: Vec<(usize, Hash)>) {
+    pub(crate) fn own_leaves(&mut self, leaves: ClaimedLeaves) {
         if let Some((_, mine)) = &mut self.in_flight {
             *mine = leaves;
         }
