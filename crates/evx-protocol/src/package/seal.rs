@@ -300,7 +300,14 @@ impl<W: Write> Sealer<W> {
             && self.announced >= self.batch_bytes as u64
             && let Some(hashers) = self.hashers.take()
         {
-            self.worker = Some(HashWorker::spawn(hashers));
+            match HashWorker::spawn(hashers) {
+                Ok(worker) => self.worker = Some(worker),
+                // No thread to be had: seal on this one.
+                Err(hashers) => {
+                    self.hashers = Some(*hashers);
+                    self.parallelism = Parallelism::SingleThread;
+                }
+            }
         }
         let spare = self.collect_helper_leaves();
         let batch = Arc::new(Batch::new(
@@ -332,20 +339,16 @@ impl<W: Write> Sealer<W> {
             );
             self.counter += 1;
         }
-        // Then hash whatever leaves the helper has not claimed yet.
-        let own_leaves = batch.claim_leaves();
-        match &mut self.worker {
-            Some(worker) => {
-                worker.own_leaves(own_leaves);
-                drop(batch);
-                self.pending.reserve(self.batch_bytes);
+        if self.worker.is_some() {
+            // The helper goes on with this batch while the caller copies the next one in; the
+            // leaves it has not claimed by then are shared out when that one is handed over.
+            drop(batch);
+            self.pending.reserve(self.batch_bytes);
+        } else {
+            for (_, h) in batch.claim_leaves() {
+                self.leaves.push_leaf_hash(h);
             }
-            None => {
-                own_leaves
-                    .into_iter()
-                    .for_each(|(_, h)| self.leaves.push_leaf_hash(h));
-                self.pending = batch.into_buffer_if_unshared();
-            }
+            self.pending = batch.into_buffer_if_unshared();
         }
         self.out.write_all(&self.records)?;
         self.package_len += self.records.len() as u64;

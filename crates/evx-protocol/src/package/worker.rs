@@ -7,9 +7,10 @@
 //! its own part is done, claims the batch's next unhashed leaf until none is left, so the two
 //! finish together whatever the relative speed of SHA-256 and AES-GCM on the machine.
 //!
-//! The helper lives as long as the sealer, because a sealer is fed through many `write` calls:
-//! a batch is handed over as soon as it is full, and the helper keeps hashing it while the
-//! caller copies the next one in. Two batch buffers alternate between them.
+//! The helper lives as long as the sealer, because a sealer is fed through many `write` calls.
+//! A batch is handed over as soon as it is full and encrypted at once; the caller then returns
+//! to copy the next batch in while the helper hashes, and claims what leaves are left only when
+//! it hands the next batch over. Two batch buffers alternate between them.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -67,9 +68,12 @@ impl Batch {
         }
     }
 
-    /// Takes the buffer back once nobody else holds the batch.
+    /// Takes the buffer back once nobody else holds the batch (else a fresh one is allocated
+    /// later: correct, only slower).
     pub(crate) fn into_buffer_if_unshared(self: Arc<Self>) -> Vec<u8> {
-        Arc::try_unwrap(self).map(|b| b.data).unwrap_or_default()
+        let buffer = Arc::try_unwrap(self).map(|b| b.data);
+        debug_assert!(buffer.is_ok(), "the helper keeps no batch after answering");
+        buffer.unwrap_or_default()
     }
 }
 
@@ -80,20 +84,26 @@ type ClaimedLeaves = Vec<(usize, Hash)>;
 pub(crate) struct HashWorker {
     jobs: Option<Sender<Arc<Batch>>>,
     done: Receiver<ClaimedLeaves>,
-    thread: Option<JoinHandle<ItemHashers>>,
-    /// The batch handed over last, with the leaves the caller hashed for it.
-    in_flight: Option<(Arc<Batch>, ClaimedLeaves)>,
+    thread: Option<JoinHandle<Option<ItemHashers>>>,
+    /// The batch handed over last.
+    in_flight: Option<Arc<Batch>>,
 }
 
 impl HashWorker {
-    /// Starts a helper that owns the item digests from now on.
-    pub(crate) fn spawn(hashers: ItemHashers) -> Self {
+    /// Starts a helper that owns the item digests from now on. If no thread can be started
+    /// (a process limit, a platform without threads), hands the digests back: the caller then
+    /// seals on its own thread.
+    pub(crate) fn spawn(hashers: ItemHashers) -> Result<Self, Box<ItemHashers>> {
         let (jobs, job_rx) = channel::<Arc<Batch>>();
         let (done_tx, done) = channel();
+        let (start_tx, start_rx) = channel::<ItemHashers>();
         let thread = std::thread::Builder::new()
             .name("evx-seal-hash".into())
             .spawn(move || {
-                let mut hashers = hashers;
+                // The digests arrive only once the thread exists.
+                let Ok(mut hashers) = start_rx.recv() else {
+                    return None;
+                };
                 for batch in job_rx {
                     hashers.update(batch.data());
                     let leaves = batch.claim_leaves();
@@ -103,15 +113,20 @@ impl HashWorker {
                         break;
                     }
                 }
-                hashers
-            })
-            .unwrap_or_else(|e| panic!("cannot start the sealer's hashing thread: {e}"));
-        Self {
+                Some(hashers)
+            });
+        let Ok(thread) = thread else {
+            return Err(Box::new(hashers));
+        };
+        if let Err(back) = start_tx.send(hashers) {
+            return Err(Box::new(back.0));
+        }
+        Ok(Self {
             jobs: Some(jobs),
             done,
             thread: Some(thread),
             in_flight: None,
-        }
+        })
     }
 
     /// Hands a batch over; the helper starts on it at once. The previous batch must have been
@@ -122,23 +137,19 @@ impl HashWorker {
             // A send fails only if the helper is gone, i.e. it panicked: `collect` re-raises it.
             let _ = jobs.send(Arc::clone(&batch));
         }
-        self.in_flight = Some((batch, Vec::new()));
+        self.in_flight = Some(batch);
     }
 
-    /// Records the leaves the caller hashed for the batch in flight.
-    pub(crate) fn own_leaves(&mut self, leaves: ClaimedLeaves) {
-        if let Some((_, mine)) = &mut self.in_flight {
-            *mine = leaves;
-        }
-    }
-
-    /// Waits for the batch in flight, if any: returns all its leaves, in order, and its buffer
-    /// for reuse.
+    /// Finishes the batch in flight, if any, together with the helper: hashes the leaves it has
+    /// not claimed yet, waits for its share, and returns all the batch's leaves, in order, and
+    /// its buffer for reuse.
     pub(crate) fn collect(&mut self) -> Option<(Vec<Hash>, Vec<u8>)> {
-        let (batch, mine) = self.in_flight.take()?;
+        let batch = self.in_flight.take()?;
+        let mine = batch.claim_leaves();
         let Ok(theirs) = self.done.recv() else {
             self.rethrow();
         };
+        debug_assert_eq!(mine.len() + theirs.len(), batch.chunk_count());
         let mut leaves = vec![[0u8; 32]; batch.chunk_count()];
         for (j, h) in mine.into_iter().chain(theirs) {
             leaves[j] = h;
@@ -151,9 +162,11 @@ impl HashWorker {
         debug_assert!(self.in_flight.is_none());
         self.jobs = None;
         match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(hashers)) => hashers,
+            Some(Ok(Some(hashers))) => hashers,
             Some(Err(panic)) => std::panic::resume_unwind(panic),
-            None => unreachable!("the thread is joined only here"),
+            Some(Ok(None)) | None => {
+                unreachable!("the helper got the digests and is joined only here")
+            }
         }
     }
 
