@@ -134,14 +134,43 @@ fn round_trips_at_chunk_boundaries() {
 fn the_helper_thread_changes_no_byte() {
     // Several 4 MiB batches, items crossing batch boundaries, an empty final chunk: the
     // two-thread sealer must write exactly what the one-thread sealer writes.
+    let mib = 1024 * 1024;
+    for (cs, len) in [
+        (4096, 9 * mib),
+        (4096, 4 * mib),
+        (4096, 8 * mib + 1),
+        (1 << 20, 9 * mib + 5),
+    ] {
+        let f = fixture(cs);
+        let data = sample::payload(11, len);
+        let a = seal(&f, split_items(len, 4), &data, Parallelism::TwoThreads);
+        let b = seal(&f, split_items(len, 4), &data, Parallelism::SingleThread);
+        assert!(
+            a == b,
+            "the two sealers disagree (chunk size {cs}, {len} bytes)"
+        );
+        let (_, plain) = open(&f, &a).unwrap();
+        assert!(plain == data);
+    }
+}
+
+#[test]
+fn dropping_a_sealer_mid_package_neither_hangs_nor_panics() {
     let f = fixture(4096);
-    let len = 9 * 1024 * 1024;
-    let data = sample::payload(11, len);
-    let a = seal(&f, split_items(len, 4), &data, Parallelism::TwoThreads);
-    let b = seal(&f, split_items(len, 4), &data, Parallelism::SingleThread);
-    assert!(a == b, "the two sealers disagree");
-    let (_, plain) = open(&f, &a).unwrap();
-    assert!(plain == data);
+    let mut rng = ChaCha20Rng::seed_from_u64(6);
+    let len = 12 << 20;
+    let mut s = Sealer::new(
+        Vec::new(),
+        f.params.clone(),
+        split_items(len, 1),
+        &f.sender,
+        f.recipient.public_key(),
+        &mut rng,
+    )
+    .unwrap();
+    // Two batches handed to the helper, the second still in flight when the sealer goes.
+    s.write_payload(&sample::payload(1, 9 << 20)).unwrap();
+    drop(s);
 }
 
 #[test]

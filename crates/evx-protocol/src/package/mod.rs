@@ -14,8 +14,8 @@
 //! ```
 //!
 //! Memory is constant in both directions whatever the package size: the sealer holds three
-//! 4 MiB batch buffers and the opener one, plus an O(log n) Merkle frontier and one SHA-256
-//! state. Hashing the items and hashing the Merkle leaves are independent of each other and of
+//! 4 MiB batch buffers (two on one thread) and the opener one, plus an O(log n) Merkle frontier
+//! and one SHA-256 state; the opener also holds the decoded item index. Hashing the items and hashing the Merkle leaves are independent of each other and of
 //! the cipher, so they are shared with a helper thread (see [`Parallelism`]).
 //!
 //! Opening never hands out unverified plaintext: it is written to a [`Staging`] sink, which is
@@ -74,10 +74,12 @@ pub(crate) const RECORD_HEADER: usize = 5;
 /// The work per chunk is one SHA-256 for the item digest, one for the Merkle leaf and one
 /// AES-256-GCM pass; the two hashes are independent, so with a second core the package moves at
 /// close to the speed of one hash plus the cipher rather than two hashes plus the cipher.
-/// Threads are scoped per batch of chunks: nothing outlives a call.
+/// The sealer keeps one helper thread for its lifetime, from its first full batch on, in packages
+/// of 4 MiB or more; the opener uses a scoped helper per batch of 256 KiB or more, so nothing
+/// it starts outlives a call. Where no thread can be started, both carry on alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Parallelism {
-    /// Hash items on a second thread when a batch is large enough to be worth it.
+    /// Share the hashing with a second thread when the package is large enough to be worth it.
     #[default]
     TwoThreads,
     /// Everything on the caller's thread (e.g. under a fuzzer, or on a single core).

@@ -325,7 +325,7 @@ impl<R: Read> PackageReader<R> {
             .map_err(|_| OpenError::HeaderAltered)?;
 
         // The index is the first AEAD under H: if any header byte changed, it fails here.
-        let index = match read_record_header(&mut self.reader)? {
+        let sealed_index = match read_record_header(&mut self.reader)? {
             Some((RECORD_INDEX, len)) => read_sealed_record(&mut self.reader, len, "index")?,
             Some((t, _)) => {
                 return Err(OpenError::Malformed(format!(
@@ -334,13 +334,14 @@ impl<R: Read> PackageReader<R> {
             }
             None => return Err(OpenError::Truncated),
         };
-        let index = Zeroizing::new(
-            ctx.open(&index, &aad)
+        let plain_index = Zeroizing::new(
+            ctx.open(&sealed_index, &aad)
                 .map_err(|_| OpenError::HeaderAltered)?,
         );
+        drop(sealed_index);
         // Refuse an oversized item list before decoding it: decoded items take up to ~20 times
         // their encoded size, and nothing is signed yet.
-        match items::peek_index(&index) {
+        match items::peek_index(&plain_index) {
             Some((1, count)) if count <= MAX_ITEMS as u64 => {}
             Some((1, count)) => {
                 return Err(OpenError::Malformed(format!(
@@ -355,8 +356,10 @@ impl<R: Read> PackageReader<R> {
             }
             None => return Err(OpenError::Malformed("the item index is cut short".into())),
         }
-        let index: ItemIndex = canonical::decode("item index", &index)
+        let index: ItemIndex = canonical::decode("item index", &plain_index)
             .map_err(|e| OpenError::Malformed(e.to_string()))?;
+        // Hold only the decoded index while the payload streams past.
+        drop(plain_index);
         check_items(&index.items)
             .map_err(|(name, why)| OpenError::Malformed(format!("item {name:?}: {why}")))?;
         let announced = index
@@ -423,7 +426,9 @@ impl<R: Read> PackageReader<R> {
         let slot = cs + TAG_LEN;
         // A batch holds at most the chunks the index announces, so small packages stay small.
         let expected_chunks = announced / cs as u64 + 1;
-        let per_batch = batch_chunks(self.header.chunk_size).min(expected_chunks as usize);
+        let max_batch = batch_chunks(self.header.chunk_size);
+        // (On a 32-bit target a huge announced length must not wrap to a zero-chunk batch.)
+        let per_batch = usize::try_from(expected_chunks).map_or(max_batch, |e| e.min(max_batch));
         let mut batch = Zeroizing::new(vec![0u8; per_batch * slot]);
         let mut hashers = ItemHashers::new(index.items.iter().map(|i| i.length).collect());
         let mut leaves = RootBuilder::new();
@@ -561,7 +566,12 @@ fn hash_chunks<'d, R>(
     }
     std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::channel::<&'d [u8]>();
-        let helper = s.spawn(move || {
+        let (start_tx, start_rx) = std::sync::mpsc::channel::<&mut ItemHashers>();
+        let helper = std::thread::Builder::new().spawn_scoped(s, move || {
+            // The digests arrive only once the thread exists.
+            let Ok(hashers) = start_rx.recv() else {
+                return Vec::new();
+            };
             let mut share = Vec::new();
             for (j, chunk) in rx.iter().enumerate() {
                 hashers.update(chunk);
@@ -571,9 +581,17 @@ fn hash_chunks<'d, R>(
             }
             share
         });
+        // No thread to be had (a process limit, a platform without threads): work inline.
+        let Ok(helper) = helper else {
+            return produce(&mut |chunk| {
+                hashers.update(chunk);
+                leaves.push(leaf_hash(chunk));
+            });
+        };
+        // The helper only stops receiving by panicking, which join() re-raises below.
+        let _ = start_tx.send(hashers);
         let out = produce(&mut |chunk| {
             let j = leaves.len();
-            // The helper only stops receiving by panicking, which join() re-raises below.
             let _ = tx.send(chunk);
             leaves.push(if j.is_multiple_of(OPEN_HELPER_LEAF_EVERY) {
                 [0; 32]

@@ -106,7 +106,8 @@ pub enum Forgery {
 /// Create it with the items it will carry (their lengths must be known, so the opener can hash
 /// each one as it streams past), write the items' bytes in order through [`Write`] or
 /// [`Sealer::write_payload`], then call [`Sealer::finish`]. Output is written as soon as a batch
-/// of chunks is full, so memory stays at three batch buffers (12 MiB) whatever the package size.
+/// of chunks is full, so memory stays at three 4 MiB batch buffers (two on one thread) whatever
+/// the package size.
 #[must_use = "a package is only complete once `finish` has written its signed trailer"]
 pub struct Sealer<W: Write> {
     out: W,
