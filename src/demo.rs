@@ -1,4 +1,5 @@
-//! `evx demo`: one request's life, in memory, with every check made for real.
+//! `evx demo`: one request's life on this machine, with every check made for real. The package
+//! is sealed to a temporary file and opened from it, so memory stays flat whatever its size.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read};
@@ -40,7 +41,7 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
     // The operating system's random source; a failure there is fatal, hence UnwrapErr.
     let rng = &mut evx_protocol::rand_core::UnwrapErr(getrandom::SysRng);
 
-    println!("evx demo: one request, in memory, between two parties\n");
+    println!("evx demo: one request between two parties, on this machine\n");
     let requesting_doc = SigningKey::generate(rng);
     let requesting_hpke = HpkeSecretKey::generate(rng);
     let requested_doc = SigningKey::generate(rng);

@@ -21,7 +21,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Walk through one request in memory: sign and frame a request, seal evidence to the
+    /// Walk through one request on this machine: sign and frame a request, seal evidence to the
     /// requesting party, open it for a declared purpose, and show what evx refuses.
     Demo(demo::Args),
 }
