@@ -101,10 +101,12 @@ pub(crate) fn peek_index(index: &[u8]) -> Option<(u8, u64)> {
     None
 }
 
-/// Checks the items of one package: each name usable as a file name and unique, and no
-/// control characters in any text field (they end up in logs and on screens).
-pub(crate) fn check_items(items: &[ItemSpec]) -> Result<(), (String, &'static str)> {
+/// Checks the items of one package — each name usable as a file name and unique, no control
+/// characters in any text field (they end up in logs and on screens), lengths that add up —
+/// and returns their total length: the payload length both sides expect.
+pub(crate) fn check_items(items: &[ItemSpec]) -> Result<u64, (String, &'static str)> {
     let mut names = std::collections::BTreeSet::new();
+    let mut total = 0u64;
     for item in items {
         let fail = |why| Err((item.name.clone(), why));
         if let Err(why) = check_item_name(&item.name) {
@@ -120,8 +122,12 @@ pub(crate) fn check_items(items: &[ItemSpec]) -> Result<(), (String, &'static st
         {
             return fail("media type, source and legal basis cannot contain control characters");
         }
+        let Some(sum) = total.checked_add(item.length) else {
+            return fail("the items' lengths add up to more than 2^64 bytes");
+        };
+        total = sum;
     }
-    Ok(())
+    Ok(total)
 }
 
 /// Why an item name is unusable as a file name.

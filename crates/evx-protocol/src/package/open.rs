@@ -360,13 +360,8 @@ impl<R: Read> PackageReader<R> {
             .map_err(|e| OpenError::Malformed(e.to_string()))?;
         // Hold only the decoded index while the payload streams past.
         drop(plain_index);
-        check_items(&index.items)
+        let announced = check_items(&index.items)
             .map_err(|(name, why)| OpenError::Malformed(format!("item {name:?}: {why}")))?;
-        let announced = index
-            .items
-            .iter()
-            .try_fold(0u64, |a, i| a.checked_add(i.length))
-            .ok_or_else(|| OpenError::Malformed("item lengths overflow".into()))?;
 
         let key = PayloadKey::new(&ctx.export32(&[PAYLOAD_LABEL, &aad[..]].concat()));
         let (length, leaves, digests) =

@@ -62,9 +62,6 @@ pub enum SealError {
         /// The sum of the items' lengths.
         announced: u64,
     },
-    /// The items' lengths add up to more than 2^64 bytes.
-    #[error("the items' lengths add up to more than 2^64 bytes")]
-    LengthOverflow,
     /// HPKE refused the recipient's key (a low-order point).
     #[error(
         "the recipient's HPKE public key is unusable (low-order point); check the peer registry"
@@ -149,11 +146,8 @@ impl<W: Write> Sealer<W> {
         if items.len() > MAX_ITEMS {
             return Err(SealError::TooManyItems(items.len()));
         }
-        check_items(&items).map_err(|(name, why)| SealError::BadItem { name, why })?;
-        let announced = items
-            .iter()
-            .try_fold(0u64, |acc, i| acc.checked_add(i.length));
-        let announced = announced.ok_or(SealError::LengthOverflow)?;
+        let announced =
+            check_items(&items).map_err(|(name, why)| SealError::BadItem { name, why })?;
 
         let (enc, mut ctx) =
             setup_sender(recipient, HPKE_INFO, rng).map_err(|_| SealError::BadRecipientKey)?;
@@ -222,6 +216,7 @@ impl<W: Write> Sealer<W> {
 
         let cs = params.chunk_size as usize;
         let batch_bytes = batch_chunks(params.chunk_size) * cs;
+        let first_batch = usize::try_from(announced).map_or(batch_bytes, |a| a.min(batch_bytes));
         Ok(Self {
             out,
             hashers: Some(ItemHashers::new(items.iter().map(|i| i.length).collect())),
@@ -236,9 +231,10 @@ impl<W: Write> Sealer<W> {
             written: 0,
             counter: 0,
             leaves: RootBuilder::new(),
-            pending: Vec::with_capacity(batch_bytes),
+            // Sized to the package: sealing many small packages should not reserve 8 MiB each.
+            pending: Vec::with_capacity(first_batch),
             records: Vec::with_capacity(
-                batch_bytes + batch_chunks(params.chunk_size) * (RECORD_HEADER + TAG_LEN),
+                first_batch + (first_batch / cs + 1) * (RECORD_HEADER + TAG_LEN),
             ),
             batch_bytes,
             package_len: start.len() as u64,
