@@ -36,6 +36,26 @@ fn fixture(chunk_size: u32) -> Fixture {
     }
 }
 
+impl Fixture {
+    /// A sealer from the fixture's sender to its recipient, with its own seeded randomness.
+    fn sealer<W: io::Write>(
+        &self,
+        out: W,
+        items: Vec<ItemSpec>,
+        seed: u64,
+    ) -> Result<Sealer<W>, SealError> {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        Sealer::new(
+            out,
+            self.params.clone(),
+            items,
+            &self.sender,
+            self.recipient.public_key(),
+            &mut rng,
+        )
+    }
+}
+
 fn investigation() -> DeclaredPurpose {
     DeclaredPurpose {
         case: sample::case_id(),
@@ -64,17 +84,10 @@ fn split_items(total: usize, parts: usize) -> Vec<ItemSpec> {
 }
 
 fn seal(f: &Fixture, items: Vec<ItemSpec>, data: &[u8], par: Parallelism) -> Vec<u8> {
-    let mut rng = ChaCha20Rng::seed_from_u64(99);
-    let mut s = Sealer::new(
-        Vec::new(),
-        f.params.clone(),
-        items,
-        &f.sender,
-        f.recipient.public_key(),
-        &mut rng,
-    )
-    .unwrap()
-    .with_parallelism(par);
+    let mut s = f
+        .sealer(Vec::new(), items, 99)
+        .unwrap()
+        .with_parallelism(par);
     // Feed in uneven pieces so batch boundaries fall mid-write.
     for piece in data.chunks(77_777) {
         s.write_payload(piece).unwrap();
@@ -157,17 +170,8 @@ fn the_helper_thread_changes_no_byte() {
 #[test]
 fn dropping_a_sealer_mid_package_neither_hangs_nor_panics() {
     let f = fixture(4096);
-    let mut rng = ChaCha20Rng::seed_from_u64(6);
     let len = 12 << 20;
-    let mut s = Sealer::new(
-        Vec::new(),
-        f.params.clone(),
-        split_items(len, 1),
-        &f.sender,
-        f.recipient.public_key(),
-        &mut rng,
-    )
-    .unwrap();
+    let mut s = f.sealer(Vec::new(), split_items(len, 1), 6).unwrap();
     // Two batches handed to the helper, the second still in flight when the sealer goes.
     s.write_payload(&sample::payload(1, 9 << 20)).unwrap();
     drop(s);
@@ -382,16 +386,7 @@ proptest! {
 fn sealer_is_an_io_write_and_staging_limits_hold() {
     let f = fixture(4096);
     let data = sample::payload(8, 100_000);
-    let mut rng = ChaCha20Rng::seed_from_u64(3);
-    let mut s = Sealer::new(
-        Vec::new(),
-        f.params.clone(),
-        split_items(data.len(), 2),
-        &f.sender,
-        f.recipient.public_key(),
-        &mut rng,
-    )
-    .unwrap();
+    let mut s = f.sealer(Vec::new(), split_items(data.len(), 2), 3).unwrap();
     io::copy(&mut &data[..], &mut s).unwrap();
     let package = s.finish().unwrap().writer;
     let small = MemoryStaging::with_limit(50_000);
@@ -403,15 +398,7 @@ fn sealer_is_an_io_write_and_staging_limits_hold() {
     );
     assert!(matches!(r, Err(OpenError::Io(_))));
     // Too much data through `Write` is an InvalidInput error, not a panic.
-    let mut s = Sealer::new(
-        Vec::new(),
-        f.params.clone(),
-        split_items(10, 1),
-        &f.sender,
-        f.recipient.public_key(),
-        &mut rng,
-    )
-    .unwrap();
+    let mut s = f.sealer(Vec::new(), split_items(10, 1), 7).unwrap();
     let err = io::Write::write_all(&mut s, &[0; 11]).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
 }
@@ -420,17 +407,9 @@ fn sealer_is_an_io_write_and_staging_limits_hold() {
 fn the_sealer_refuses_up_front_a_manifest_the_opener_would_refuse() {
     // A manifest just over the opener's limit, with an index still under the record limit.
     let f = fixture(4096);
-    let mut rng = ChaCha20Rng::seed_from_u64(4);
     let mut item = sample::item("big-metadata.bin", "x", 0);
     item.media_type = "x".repeat(4_193_100);
-    let s = Sealer::new(
-        Vec::new(),
-        f.params.clone(),
-        vec![item],
-        &f.sender,
-        f.recipient.public_key(),
-        &mut rng,
-    );
+    let s = f.sealer(Vec::new(), vec![item], 4);
     // Refused up front, before any payload is written.
     assert!(matches!(s, Err(SealError::MetadataTooLarge("manifest"))));
 }
@@ -457,17 +436,10 @@ impl io::Write for FailingWriter {
 #[test]
 fn a_failed_write_poisons_the_sealer() {
     let f = fixture(4096);
-    let mut rng = ChaCha20Rng::seed_from_u64(5);
     let len = 9 << 20;
-    let mut s = Sealer::new(
-        FailingWriter { ok: 100_000 },
-        f.params.clone(),
-        split_items(len, 1),
-        &f.sender,
-        f.recipient.public_key(),
-        &mut rng,
-    )
-    .unwrap();
+    let mut s = f
+        .sealer(FailingWriter { ok: 100_000 }, split_items(len, 1), 5)
+        .unwrap();
     let data = sample::payload(1, len);
     assert!(matches!(s.write_payload(&data), Err(SealError::Io(_))));
     // No retry can produce a package with skipped or re-encrypted batches.
