@@ -20,11 +20,12 @@ use std::sync::LazyLock;
 use evx_protocol::canonical;
 use evx_protocol::crypto::{KeyFile, KeyKind, SigningKey, VerifyingKey};
 use evx_protocol::document::{
-    Acknowledgement, Decision, Document, EvidenceRequest, Extension, PreservationConfirmation,
-    Receipt, Signed, Withdrawal,
+    Acknowledgement, Decision, Document, EvidenceRequest, Extension, JudicialValidation,
+    PreservationConfirmation, Receipt, ReviewDecision, Signed, Withdrawal,
 };
 use evx_protocol::frame::ErrorReport;
 use evx_protocol::package::{ItemIndex, Manifest, PackageHeader};
+use evx_protocol::policy::Trace;
 use libfuzzer_sys::fuzz_target;
 
 static SIGNER: LazyLock<SigningKey> = LazyLock::new(|| SigningKey::from_seed(&[1; 32]));
@@ -155,7 +156,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let self_sign = selector & 0x80 != 0;
-    match (selector & 0x7f) % 11 {
+    match (selector & 0x7f) % 14 {
         0 => signed::<EvidenceRequest>(rest, self_sign),
         1 => signed::<Acknowledgement>(rest, self_sign),
         2 => signed::<Decision>(rest, self_sign),
@@ -164,6 +165,11 @@ fuzz_target!(|data: &[u8]| {
         5 => signed::<Withdrawal>(rest, self_sign),
         6 => signed::<Receipt>(rest, self_sign),
         7 => signed::<Manifest>(rest, self_sign),
+        11 => signed::<JudicialValidation>(rest, self_sign),
+        12 => signed::<ReviewDecision>(rest, self_sign),
+        13 => {
+            canonical_round_trip!(Trace, rest);
+        }
         // Canonical-only types without a signature envelope.
         8 => {
             canonical_round_trip!(ErrorReport, rest);

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::canonical::{self, DecodeError};
 use crate::document::{
     Acknowledgement, Decision, Document, DocumentError, ENVELOPE, EvidenceRequest, Extension,
-    PreservationConfirmation, Receipt, Signed, Withdrawal,
+    JudicialValidation, PreservationConfirmation, Receipt, Signed, Withdrawal,
 };
 
 /// The protocol version this build speaks.
@@ -90,13 +90,15 @@ pub enum MessageKind {
     Withdrawal = 0x06,
     /// A signed [`Receipt`].
     Receipt = 0x07,
+    /// A signed [`JudicialValidation`], sent after the request it validates.
+    Validation = 0x08,
     /// An [`ErrorReport`]: why the peer refused the last message on this stream.
     Error = 0x7f,
 }
 
 impl MessageKind {
     /// Every kind.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Request,
         Self::Acknowledgement,
         Self::Decision,
@@ -104,6 +106,7 @@ impl MessageKind {
         Self::Extension,
         Self::Withdrawal,
         Self::Receipt,
+        Self::Validation,
         Self::Error,
     ];
 
@@ -122,6 +125,7 @@ impl MessageKind {
             Self::Extension => ENVELOPE + Extension::MAX_SIZE,
             Self::Withdrawal => ENVELOPE + Withdrawal::MAX_SIZE,
             Self::Receipt => ENVELOPE + Receipt::MAX_SIZE,
+            Self::Validation => ENVELOPE + JudicialValidation::MAX_SIZE,
             Self::Error => ErrorReport::MAX_SIZE,
         }
     }
@@ -337,6 +341,8 @@ pub enum Message {
     Withdrawal(Signed<Withdrawal>),
     /// A signed receipt.
     Receipt(Signed<Receipt>),
+    /// A signed judicial validation.
+    Validation(Signed<JudicialValidation>),
     /// An error report.
     Error(ErrorReport),
 }
@@ -358,6 +364,7 @@ impl Message {
             MessageKind::Extension => Self::Extension(signed(frame)?),
             MessageKind::Withdrawal => Self::Withdrawal(signed(frame)?),
             MessageKind::Receipt => Self::Receipt(signed(frame)?),
+            MessageKind::Validation => Self::Validation(signed(frame)?),
             MessageKind::Error => Self::Error(
                 canonical::decode("error report", &frame.body).map_err(FrameError::ErrorReport)?,
             ),
@@ -376,6 +383,7 @@ impl Message {
             Self::Extension(s) => (MessageKind::Extension, s.encode()),
             Self::Withdrawal(s) => (MessageKind::Withdrawal, s.encode()),
             Self::Receipt(s) => (MessageKind::Receipt, s.encode()),
+            Self::Validation(s) => (MessageKind::Validation, s.encode()),
             Self::Error(r) => (MessageKind::Error, canonical::encode(r)),
         };
         Frame { kind, body }

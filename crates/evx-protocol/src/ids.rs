@@ -235,8 +235,43 @@ impl UnixTime {
 }
 
 impl fmt::Display for UnixTime {
+    /// RFC 3339 in UTC, e.g. `2026-11-20T09:00:00Z` (proleptic Gregorian calendar).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "@{}", self.0)
+        let days = self.0 / 86_400;
+        let secs = self.0 % 86_400;
+        // Civil date from days since 1970-01-01 (H. Hinnant's `civil_from_days`), in u64
+        // arithmetic shifted by 719_468 days so nothing goes negative.
+        let z = days + 719_468;
+        let era = z / 146_097;
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + u64::from(month <= 2);
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        )
+    }
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::UnixTime;
+
+    #[test]
+    fn displays_rfc3339_utc() {
+        assert_eq!(UnixTime(0).to_string(), "1970-01-01T00:00:00Z");
+        assert_eq!(UnixTime(951_782_400).to_string(), "2000-02-29T00:00:00Z");
+        assert_eq!(UnixTime(1_795_165_200).to_string(), "2026-11-20T09:00:00Z");
+        assert_eq!(UnixTime(4_102_444_799).to_string(), "2099-12-31T23:59:59Z");
+        // The largest value still formats (a year far beyond 9999) rather than panicking.
+        assert!(UnixTime(u64::MAX).to_string().ends_with('Z'));
     }
 }
 

@@ -18,6 +18,7 @@
 //! - [`merkle`]: RFC 9162 tree hashing, shared by packages and the audit log.
 //! - [`purpose`]: purpose limitation: what a package may be opened for.
 //! - [`package`]: the EVX1 evidence package: streaming seal and open.
+//! - [`policy`]: the policy engine: agreements, the safeguard rules, rule traces and review.
 //!
 //! The formats are specified in `docs/protocol.md` and `docs/package-format.md`.
 //!
@@ -86,6 +87,7 @@ pub mod frame;
 pub mod ids;
 pub mod merkle;
 pub mod package;
+pub mod policy;
 pub mod purpose;
 pub mod sample;
 

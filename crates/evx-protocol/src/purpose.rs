@@ -14,6 +14,7 @@ use crate::ids::{CaseId, PartyId};
 
 /// What evidence may be used for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Purpose {
     /// Investigating the named criminal offence.
     Investigation,
@@ -21,14 +22,18 @@ pub enum Purpose {
     Prosecution,
     /// Enforcing a sentence handed down in the case.
     SentenceEnforcement,
+    /// Tracing, freezing and confiscating the proceeds of the offence: allowed only where the
+    /// agreement says so.
+    AssetRecovery,
 }
 
 impl Purpose {
     /// Every purpose, in a stable order.
-    pub const ALL: [Self; 3] = [
+    pub const ALL: [Self; 4] = [
         Self::Investigation,
         Self::Prosecution,
         Self::SentenceEnforcement,
+        Self::AssetRecovery,
     ];
 
     /// The tag as written in configuration and on the command line.
@@ -37,6 +42,7 @@ impl Purpose {
             Self::Investigation => "investigation",
             Self::Prosecution => "prosecution",
             Self::SentenceEnforcement => "sentence_enforcement",
+            Self::AssetRecovery => "asset_recovery",
         }
     }
 }
@@ -51,7 +57,7 @@ impl core::str::FromStr for Purpose {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         Self::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| {
-            format!("unknown purpose `{s}`; expected investigation, prosecution or sentence_enforcement")
+            format!("unknown purpose `{s}`; expected investigation, prosecution, sentence_enforcement or asset_recovery")
         })
     }
 }

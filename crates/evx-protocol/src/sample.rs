@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use crate::document::{
     AuthorityType, Confidentiality, DataCategory, EvidenceRequest, Instrument, Issuer, Offence,
-    Proceeding, RequestType, Selector, TimeRange,
+    Proceeding, RequestType, Selector, Territory, TimeRange,
 };
 use crate::ids::{CaseId, PartyId, RequestId, UnixTime};
 use crate::package::{Collection, DEFAULT_CHUNK_SIZE, ItemSpec, PackageParams};
@@ -32,7 +32,7 @@ pub fn case_id() -> CaseId {
 }
 
 /// A production request for subscriber and traffic data on two accounts, under the Budapest
-/// Convention, issued by a prosecutor and validated by an investigating judge.
+/// Convention, issued by a prosecutor; [`validation`] is an investigating judge's validation of it.
 pub fn production_request(request_id: RequestId) -> EvidenceRequest {
     EvidenceRequest {
         v: 1,
@@ -50,13 +50,6 @@ pub fn production_request(request_id: RequestId) -> EvidenceRequest {
             file_number: "276 Js 412/26".into(),
             contact: "cybercrime@sta-berlin.example".into(),
         },
-        validation: Some(crate::document::Validation {
-            authority: "Amtsgericht Tiergarten".into(),
-            authority_type: AuthorityType::InvestigatingJudge,
-            reference: "351 Gs 1024/26".into(),
-            validated_at: UnixTime(SAMPLE_TIME.0 - 86_400),
-            validator_key: crate::ids::KeyId([0x5a; 32]),
-        }),
         offence: Offence {
             code: "illegal-access".into(),
             statute: "§ 202a StGB".into(),
@@ -91,6 +84,11 @@ pub fn production_request(request_id: RequestId) -> EvidenceRequest {
         onward_transfer: OnwardTransfer::DenyWithoutAuthorisation,
         preservation_ref: None,
         notification_ref: None,
+        territory: Territory {
+            offence_in_issuing_state: true,
+            person_resides_in_issuing_state: Some(false),
+        },
+        protected_status: Vec::new(),
     }
 }
 

@@ -4,9 +4,9 @@
 use evx_protocol::canonical::DecodeError;
 use evx_protocol::crypto::{KeyFile, SigningKey};
 use evx_protocol::document::{
-    Acknowledgement, Decision, Document, DocumentError, EvidenceRequest, Extension, LogEntryRef,
-    MissingField, Outcome, PreservationConfirmation, Receipt, RefusalGround, Signed, Withdrawal,
-    WithdrawalReason,
+    Acknowledgement, AuthorityType, Decision, Document, DocumentError, DueDates, EvidenceRequest,
+    Extension, JudicialValidation, LogEntryRef, MissingField, Outcome, PreservationConfirmation,
+    Receipt, RefusalGround, Signed, Withdrawal, WithdrawalReason,
 };
 use evx_protocol::frame::{Frame, FrameError, Message, MessageKind};
 use evx_protocol::ids::{PackageId, RequestId, UnixTime};
@@ -60,6 +60,7 @@ fn every_message() -> Vec<Message> {
                     },
                     trace_digest: Some([4; 32]),
                     review_digest: None,
+                    due: DueDates::default(),
                 },
                 &k,
             )
@@ -80,6 +81,7 @@ fn every_message() -> Vec<Message> {
                     },
                     trace_digest: None,
                     review_digest: Some([5; 32]),
+                    due: DueDates::default(),
                 },
                 &k,
             )
@@ -99,6 +101,7 @@ fn every_message() -> Vec<Message> {
                     },
                     trace_digest: None,
                     review_digest: None,
+                    due: DueDates::default(),
                 },
                 &k,
             )
@@ -155,6 +158,22 @@ fn every_message() -> Vec<Message> {
                     length: 1 << 30,
                     root: [8; 32],
                     log_entry: None,
+                },
+                &k,
+            )
+            .unwrap(),
+        ),
+        Message::Validation(
+            Signed::sign(
+                &JudicialValidation {
+                    v: 1,
+                    request_id: rid(1),
+                    request_digest: Signed::sign(&request(), &k).unwrap().digest(),
+                    authority: "Amtsgericht Tiergarten".into(),
+                    authority_type: AuthorityType::InvestigatingJudge,
+                    reference: "351 Gs 1024/26".into(),
+                    validated_at: t,
+                    statement: "necessary and proportionate".into(),
                 },
                 &k,
             )
@@ -378,6 +397,7 @@ proptest! {
                     Message::Extension(s) => s.verify(&vk).is_ok(),
                     Message::Withdrawal(s) => s.verify(&vk).is_ok(),
                     Message::Receipt(s) => s.verify(&vk).is_ok(),
+                    Message::Validation(s) => s.verify(&vk).is_ok(),
                     Message::Error(_) => false,
                 };
                 prop_assert!(!verified, "a mutated frame verified: byte {} ^ {:#x}", i, mask);

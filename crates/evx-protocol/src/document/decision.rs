@@ -23,6 +23,8 @@ pub struct Decision {
     /// SHA-256 of the signed human review decision this decision rests on, if any. Adverse
     /// outcomes are never final without one.
     pub review_digest: Option<[u8; 32]>,
+    /// The due dates the agreement sets for this request.
+    pub due: DueDates,
 }
 document!(Decision, "decision", 64 * 1024);
 
@@ -90,4 +92,21 @@ pub struct RefusalGround {
     pub legal_source: String,
     /// The explanation given to the requesting party.
     pub explanation: String,
+}
+
+/// The due dates of one request, computed from the agreement when it is received.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DueDates {
+    /// When the requested party must have decided (or a reviewer, for a request in review).
+    pub decide_by: Option<UnixTime>,
+    /// When accepted evidence must have been delivered.
+    pub deliver_by: Option<UnixTime>,
+    /// No release before this time: the enforcing authority's window to refuse a notified
+    /// order (EU Art. 10(2), 12(1)).
+    pub release_not_before: Option<UnixTime>,
+    /// An unvalidated emergency request is withdrawn unless a judicial validation arrives by
+    /// this time (EU Art. 4(5)).
+    pub validation_by: Option<UnixTime>,
+    /// A preservation hold placed for this request ends at this time unless extended.
+    pub preserve_until: Option<UnixTime>,
 }

@@ -10,18 +10,22 @@
 mod decision;
 mod lifecycle;
 mod request;
+mod review;
 mod signed;
+mod validation;
 
-pub use decision::{Decision, MissingField, Outcome, RefusalGround};
+pub use decision::{Decision, DueDates, MissingField, Outcome, RefusalGround};
 pub use lifecycle::{
     Acknowledgement, Extension, LogEntryRef, PreservationConfirmation, Receipt, Withdrawal,
     WithdrawalReason,
 };
 pub use request::{
     AuthorityType, Confidentiality, DataCategory, Emergency, EvidenceRequest, Instrument, Issuer,
-    Offence, Proceeding, RequestType, Selector, TimeRange, Validation,
+    Offence, Proceeding, ProtectedStatus, RequestType, Selector, Territory, TimeRange,
 };
+pub use review::{ReviewDecision, ReviewVerdict};
 pub use signed::{DocumentError, ENVELOPE, Signed};
+pub use validation::JudicialValidation;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

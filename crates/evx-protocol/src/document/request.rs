@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use super::document;
-use crate::ids::{CaseId, KeyId, PartyId, RequestId, UnixTime};
+use crate::ids::{CaseId, PartyId, RequestId, UnixTime};
 use crate::purpose::{OnwardTransfer, Purpose};
 
 /// A signed request to preserve or produce electronic evidence for one criminal case.
@@ -35,8 +35,6 @@ pub struct EvidenceRequest {
     pub request_type: RequestType,
     /// The issuing authority (rule 3).
     pub issuer: Issuer,
-    /// Validation by a judicial authority, where the issuer alone may not order (rule 3).
-    pub validation: Option<Validation>,
     /// The offence investigated (rules 4 and 5).
     pub offence: Offence,
     /// A short statement of the facts and of why the data are necessary and proportionate.
@@ -59,6 +57,12 @@ pub struct EvidenceRequest {
     pub preservation_ref: Option<RequestId>,
     /// Reference of the notification to the enforcing authority (EU Art. 8; rule 11).
     pub notification_ref: Option<String>,
+    /// Where the offence was committed and the person lives, which decides whether the enforcing
+    /// authority must be notified (EU Art. 8(2); rule 11).
+    pub territory: Territory,
+    /// What the issuer declares about the person concerned: privileges, immunities, press
+    /// (EU Art. 5(9)–(10)). A declaration routes the request to a human reviewer.
+    pub protected_status: Vec<ProtectedStatus>,
 }
 document!(EvidenceRequest, "request", 64 * 1024);
 
@@ -71,10 +75,13 @@ pub enum Proceeding {
     Civil,
     /// Administrative proceedings: always out of scope.
     Administrative,
+    /// Prevention or intelligence work with no criminal investigation behind it: out of scope.
+    Prevention,
 }
 
 /// The legal instrument a request is made under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Instrument {
     /// Budapest Convention (ETS 185), mutual assistance (Arts 29–34).
     Budapest,
@@ -90,6 +97,7 @@ pub enum Instrument {
 
 /// What the request asks the requested party to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RequestType {
     /// Expedited preservation (Budapest Art. 29; EPOC-PR).
     Preservation,
@@ -99,10 +107,14 @@ pub enum RequestType {
     Production,
     /// Emergency disclosure (CETS 224 Art. 9; EPOC in emergency).
     EmergencyDisclosure,
+    /// Real-time collection of traffic or content data for a fixed period (Budapest Arts 33–34):
+    /// the time range is the collection window, which must end by the agreement's limit.
+    RealTimeCollection,
 }
 
 /// The type of an issuing or validating authority (EU Art. 4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AuthorityType {
     /// A judge.
     Judge,
@@ -133,22 +145,6 @@ pub struct Issuer {
     pub contact: String,
 }
 
-/// Validation of the request by a judicial authority.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Validation {
-    /// The validating authority.
-    pub authority: String,
-    /// Its type (judge, court, investigating judge or prosecutor).
-    pub authority_type: AuthorityType,
-    /// Its reference for the validation.
-    pub reference: String,
-    /// When it validated.
-    pub validated_at: UnixTime,
-    /// The key id of the validating authority's key, looked up in the trusted-authority
-    /// registry.
-    pub validator_key: KeyId,
-}
-
 /// The offence under investigation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Offence {
@@ -164,6 +160,7 @@ pub struct Offence {
 
 /// A category of data (legal reference §3), from least to most intrusive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DataCategory {
     /// Who holds the account: name, address, billing, service period.
     Subscriber,
@@ -175,8 +172,9 @@ pub enum DataCategory {
     Content,
 }
 
-/// One particular target. Each variant is one concrete identifier: there is no wildcard, range
-/// or keyword selector, because bulk collection is out of scope by construction (rule 7).
+/// One particular target (rule 7). The first six variants are concrete identifiers, checked for
+/// form and for patterns by the policy engine ([`crate::policy`]); the last three exist only so
+/// that a bulk request can be decoded, named and refused rather than dropped as malformed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Selector {
     /// An account at a named service.
@@ -203,6 +201,25 @@ pub enum Selector {
     Device(String),
     /// A domain name.
     Domain(String),
+    /// A block of addresses. Refused unless it is a single host (/32, /128): a range of
+    /// addresses is bulk collection (rule 7). Encodable so that a refusal can name it.
+    IpRange {
+        /// The network address.
+        network: IpAddr,
+        /// The prefix length.
+        prefix_len: u8,
+    },
+    /// A search term. Always refused: a keyword selects everyone who used it (rule 7).
+    Keyword(String),
+    /// A geographic area. Always refused: an area selects everyone in it (rule 7).
+    Area {
+        /// Latitude of the centre, in millionths of a degree.
+        latitude_e6: i32,
+        /// Longitude of the centre, in millionths of a degree.
+        longitude_e6: i32,
+        /// Radius in metres.
+        radius_m: u32,
+    },
 }
 
 /// A closed time interval.
@@ -235,4 +252,27 @@ pub struct Confidentiality {
     pub confidential: bool,
     /// The provider must not tell the user until this time, if set.
     pub no_user_notice_until: Option<UnixTime>,
+}
+
+/// Where the offence was committed and the person concerned lives, as the issuer states it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Territory {
+    /// The offence was committed, is being committed or is likely to be committed in the
+    /// issuing state.
+    pub offence_in_issuing_state: bool,
+    /// The person whose data are sought lives in the issuing state; `None` when unknown, which
+    /// counts as "no" for notification.
+    pub person_resides_in_issuing_state: Option<bool>,
+}
+
+/// A status of the person concerned that calls for a human reviewer (legal reference §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProtectedStatus {
+    /// A profession bound by privilege: lawyer, doctor, clergy.
+    ProfessionalPrivilege,
+    /// A journalist or media organisation (freedom of the press).
+    Press,
+    /// A person with immunity (diplomatic, parliamentary).
+    Immunity,
 }

@@ -1,0 +1,263 @@
+//! A world to evaluate requests in: the EU example agreement, keys for both parties, a judge
+//! and a reviewer, and a request that passes every rule.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use evx_protocol::crypto::SigningKey;
+use evx_protocol::document::{
+    AuthorityType, Confidentiality, DataCategory, EvidenceRequest, Instrument, Issuer,
+    JudicialValidation, Offence, Proceeding, RequestType, ReviewDecision, ReviewVerdict, Selector,
+    Signed, Territory, TimeRange,
+};
+use evx_protocol::ids::{CaseId, PartyId, RequestId, UnixTime};
+use evx_protocol::policy::{
+    self, Agreement, Intake, KeyRole, Registry, ReviewFlag, RuleId, RuleResult, Trace, TrustedKey,
+    Verdict,
+};
+use evx_protocol::purpose::{OnwardTransfer, Purpose};
+
+pub(crate) const T0: UnixTime = UnixTime(1_795_165_200);
+pub(crate) const DAY: u64 = 86_400;
+
+pub(crate) fn party(s: &str) -> PartyId {
+    PartyId::new(s).unwrap()
+}
+
+pub(crate) fn eu() -> Agreement {
+    Agreement::from_toml(policy::examples::EU_2023_1543, "eu-2023-1543.toml").unwrap()
+}
+
+pub(crate) fn budapest() -> Agreement {
+    Agreement::from_toml(policy::examples::BUDAPEST, "budapest.toml").unwrap()
+}
+
+/// Keys of everyone involved, and the registry that lists them.
+pub(crate) struct World {
+    pub(crate) agreement: Agreement,
+    pub(crate) police: SigningKey,
+    pub(crate) judge: SigningKey,
+    pub(crate) reviewer: SigningKey,
+    pub(crate) stranger: SigningKey,
+    pub(crate) registry: Registry,
+    pub(crate) requesting: PartyId,
+    pub(crate) requested: PartyId,
+}
+
+impl World {
+    pub(crate) fn eu() -> Self {
+        Self::new(eu())
+    }
+
+    pub(crate) fn budapest() -> Self {
+        Self::new(budapest())
+    }
+
+    pub(crate) fn new(agreement: Agreement) -> Self {
+        let requesting = agreement.parties[0].id.clone();
+        let requested = agreement.parties[1].id.clone();
+        let police = SigningKey::from_seed(&[1; 32]);
+        let judge = SigningKey::from_seed(&[2; 32]);
+        let reviewer = SigningKey::from_seed(&[3; 32]);
+        let stranger = SigningKey::from_seed(&[4; 32]);
+        let mut registry = Registry::new();
+        registry
+            .add(TrustedKey {
+                key: police.verifying_key(),
+                party: requesting.clone(),
+                role: KeyRole::Documents,
+            })
+            .add(TrustedKey {
+                key: judge.verifying_key(),
+                party: requesting.clone(),
+                role: KeyRole::JudicialAuthority {
+                    authority: "Amtsgericht Tiergarten".into(),
+                    authority_type: AuthorityType::InvestigatingJudge,
+                },
+            })
+            .add(TrustedKey {
+                key: reviewer.verifying_key(),
+                party: requested.clone(),
+                role: KeyRole::Reviewer {
+                    name: "J. Murphy, legal unit".into(),
+                },
+            });
+        Self {
+            agreement,
+            police,
+            judge,
+            reviewer,
+            stranger,
+            registry,
+            requesting,
+            requested,
+        }
+    }
+
+    /// A production request for subscriber data on one account, issued by a prosecutor, that
+    /// passes every rule of the world's agreement.
+    pub(crate) fn request(&self) -> EvidenceRequest {
+        let instrument = self.agreement.instruments[0];
+        EvidenceRequest {
+            v: 1,
+            request_id: RequestId([7; 16]),
+            requesting_party: self.requesting.clone(),
+            requested_party: self.requested.clone(),
+            issued_at: T0,
+            proceeding: Proceeding::Criminal,
+            case_id: CaseId::new("DE-StA-Berlin/2026/0412").unwrap(),
+            instrument,
+            request_type: RequestType::Production,
+            issuer: Issuer {
+                authority: "Staatsanwaltschaft Berlin".into(),
+                authority_type: AuthorityType::Prosecutor,
+                file_number: "276 Js 412/26".into(),
+                contact: "cybercrime@sta-berlin.example".into(),
+            },
+            offence: Offence {
+                code: "illegal-access".into(),
+                statute: "§ 202a StGB".into(),
+                max_penalty_months: 36,
+                committed_via_ict: true,
+            },
+            facts: "Intrusion into a hospital network on 2026-10-03; the ransom note names the \
+                    account."
+                .into(),
+            categories: vec![DataCategory::Subscriber],
+            selectors: vec![Selector::Account {
+                service: "mail.provider.example".into(),
+                account: "k.lenz".into(),
+            }],
+            time_range: TimeRange {
+                from: UnixTime(T0.0 - 60 * DAY),
+                to: T0,
+            },
+            purpose: Purpose::Investigation,
+            emergency: None,
+            confidentiality: Confidentiality {
+                confidential: true,
+                no_user_notice_until: None,
+            },
+            onward_transfer: OnwardTransfer::DenyWithoutAuthorisation,
+            preservation_ref: None,
+            notification_ref: None,
+            territory: Territory {
+                offence_in_issuing_state: true,
+                person_resides_in_issuing_state: Some(false),
+            },
+            protected_status: Vec::new(),
+        }
+    }
+
+    pub(crate) fn sign(&self, request: &EvidenceRequest) -> Signed<EvidenceRequest> {
+        Signed::sign(request, &self.police).unwrap()
+    }
+
+    /// The judge's validation of a signed request.
+    pub(crate) fn validate(&self, signed: &Signed<EvidenceRequest>) -> Signed<JudicialValidation> {
+        self.validate_with(signed, &self.judge, AuthorityType::InvestigatingJudge)
+    }
+
+    pub(crate) fn validate_with(
+        &self,
+        signed: &Signed<EvidenceRequest>,
+        key: &SigningKey,
+        authority_type: AuthorityType,
+    ) -> Signed<JudicialValidation> {
+        let request = signed.verify(&self.police.verifying_key()).unwrap();
+        Signed::sign(
+            &JudicialValidation {
+                v: 1,
+                request_id: request.request_id,
+                request_digest: signed.digest(),
+                authority: "Amtsgericht Tiergarten".into(),
+                authority_type,
+                reference: "351 Gs 1024/26".into(),
+                validated_at: T0,
+                statement: "necessary and proportionate for identifying the intruder".into(),
+            },
+            key,
+        )
+        .unwrap()
+    }
+
+    /// Evaluates a request received one hour after issue, recorded as log entry 5.
+    pub(crate) fn evaluate(&self, request: &EvidenceRequest) -> Trace {
+        self.evaluate_with(request, &[], &[])
+    }
+
+    pub(crate) fn evaluate_with(
+        &self,
+        request: &EvidenceRequest,
+        validations: &[Signed<JudicialValidation>],
+        flags: &[ReviewFlag],
+    ) -> Trace {
+        let signed = self.sign(request);
+        let intake = Intake::new(&signed, request, T0.plus_secs(3600))
+            .with_log_index(5)
+            .with_validations(validations)
+            .with_flags(flags);
+        policy::evaluate(&self.agreement, &self.registry, &intake)
+    }
+
+    /// Evaluates with validations made by the judge over the very request.
+    pub(crate) fn evaluate_validated(&self, request: &EvidenceRequest) -> Trace {
+        let signed = self.sign(request);
+        let v = [self.validate(&signed)];
+        let intake = Intake::new(&signed, request, T0.plus_secs(3600))
+            .with_log_index(5)
+            .with_validations(&v);
+        policy::evaluate(&self.agreement, &self.registry, &intake)
+    }
+
+    pub(crate) fn review(
+        &self,
+        trace: &Trace,
+        verdict: ReviewVerdict,
+        key: &SigningKey,
+    ) -> Signed<ReviewDecision> {
+        Signed::sign(
+            &ReviewDecision {
+                v: 1,
+                request_id: trace.request_id,
+                trace_digest: trace.digest(),
+                reviewer: "J. Murphy, legal unit".into(),
+                decided_at: T0.plus_secs(2 * DAY),
+                verdict,
+                grounds: vec![evx_protocol::document::RefusalGround {
+                    code: "reviewer".into(),
+                    legal_source: "Budapest Art. 27(4)".into(),
+                    explanation: "weighed by the legal unit".into(),
+                }],
+                note: "reviewed".into(),
+            },
+            key,
+        )
+        .unwrap()
+    }
+}
+
+pub(crate) fn result(trace: &Trace, rule: RuleId) -> &RuleResult {
+    trace.result(rule).unwrap()
+}
+
+pub(crate) fn verdict(trace: &Trace, rule: RuleId) -> Verdict {
+    result(trace, rule).verdict
+}
+
+/// Asserts a rule's verdict, printing the whole trace when it differs.
+#[track_caller]
+pub(crate) fn expect(trace: &Trace, rule: RuleId, want: Verdict) {
+    let got = result(trace, rule);
+    assert_eq!(
+        got.verdict,
+        want,
+        "{rule}: {} — {}\nfull trace: {:#?}",
+        got.verdict.as_str(),
+        got.explanation,
+        trace.results
+    );
+}
+
+pub(crate) fn ip(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(a, b, c, d))
+}
