@@ -6,8 +6,8 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::document::{
-    AuthorityType, Confidentiality, DataCategory, EvidenceRequest, Instrument, Issuer, Offence,
-    Proceeding, RequestType, Selector, Territory, TimeRange,
+    AuthorityType, Confidentiality, DataCategory, EvidenceRequest, Instrument, Issuer,
+    JudicialValidation, Offence, Proceeding, RequestType, Selector, Signed, Territory, TimeRange,
 };
 use crate::ids::{CaseId, PartyId, RequestId, UnixTime};
 use crate::package::{Collection, DEFAULT_CHUNK_SIZE, ItemSpec, PackageParams};
@@ -31,8 +31,10 @@ pub fn case_id() -> CaseId {
     CaseId::new("DE-StA-Berlin/2026/0412").unwrap_or_else(|_| unreachable!("valid literal"))
 }
 
-/// A production request for subscriber and traffic data on two accounts, under the Budapest
-/// Convention, issued by a prosecutor; [`validation`] is an investigating judge's validation of it.
+/// A European Production Order (Reg. (EU) 2023/1543) for subscriber and traffic data on one
+/// account and one connection, issued by a prosecutor; [`validation`] is an investigating judge's
+/// validation of it, which traffic data need (Art. 4(2)). It passes every rule of the EU example
+/// agreement ([`crate::policy::examples::EU_2023_1543`]) once validated.
 pub fn production_request(request_id: RequestId) -> EvidenceRequest {
     EvidenceRequest {
         v: 1,
@@ -42,7 +44,7 @@ pub fn production_request(request_id: RequestId) -> EvidenceRequest {
         issued_at: SAMPLE_TIME,
         proceeding: Proceeding::Criminal,
         case_id: case_id(),
-        instrument: Instrument::Budapest,
+        instrument: Instrument::EuEEvidence,
         request_type: RequestType::Production,
         issuer: Issuer {
             authority: "Staatsanwaltschaft Berlin".into(),
@@ -83,12 +85,32 @@ pub fn production_request(request_id: RequestId) -> EvidenceRequest {
         },
         onward_transfer: OnwardTransfer::DenyWithoutAuthorisation,
         preservation_ref: None,
-        notification_ref: None,
+        notification_ref: Some("IE-DPP/EIO-NOTIF/2026/0173".into()),
         territory: Territory {
             offence_in_issuing_state: true,
             person_resides_in_issuing_state: Some(false),
         },
         protected_status: Vec::new(),
+    }
+}
+
+/// An investigating judge's validation of `signed`, bound to its digest; sign it with the
+/// judge's key.
+pub fn validation(
+    signed: &Signed<EvidenceRequest>,
+    request: &EvidenceRequest,
+) -> JudicialValidation {
+    JudicialValidation {
+        v: 1,
+        request_id: request.request_id,
+        request_digest: signed.digest(),
+        authority: "Amtsgericht Tiergarten".into(),
+        authority_type: AuthorityType::InvestigatingJudge,
+        reference: "351 Gs 1024/26".into(),
+        validated_at: request.issued_at.plus_secs(1800),
+        statement: "The traffic data are necessary to identify the intruder; the request is \
+                    limited to one account and one connection."
+            .into(),
     }
 }
 

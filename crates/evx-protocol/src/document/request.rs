@@ -132,6 +132,21 @@ pub enum AuthorityType {
     PointOfContact,
 }
 
+impl AuthorityType {
+    /// The name as written in agreements, e.g. `investigating_judge`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Judge => "judge",
+            Self::Court => "court",
+            Self::InvestigatingJudge => "investigating_judge",
+            Self::Prosecutor => "prosecutor",
+            Self::LawEnforcement => "law_enforcement",
+            Self::CentralAuthority => "central_authority",
+            Self::PointOfContact => "point_of_contact",
+        }
+    }
+}
+
 /// The authority that issued the request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Issuer {
@@ -170,6 +185,18 @@ pub enum DataCategory {
     Traffic,
     /// The communications themselves.
     Content,
+}
+
+impl DataCategory {
+    /// The name as written in agreements, e.g. `traffic`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Subscriber => "subscriber",
+            Self::Identification => "identification",
+            Self::Traffic => "traffic",
+            Self::Content => "content",
+        }
+    }
 }
 
 /// One particular target (rule 7). The first six variants are concrete identifiers, checked for
@@ -275,4 +302,15 @@ pub enum ProtectedStatus {
     Press,
     /// A person with immunity (diplomatic, parliamentary).
     Immunity,
+}
+
+impl ProtectedStatus {
+    /// The name as written in configuration, e.g. `professional_privilege`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ProfessionalPrivilege => "professional_privilege",
+            Self::Press => "press",
+            Self::Immunity => "immunity",
+        }
+    }
 }

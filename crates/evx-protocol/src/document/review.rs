@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::decision::RefusalGround;
 use super::document;
 use super::request::DataCategory;
-use crate::ids::{RequestId, UnixTime};
+use crate::ids::{PartyId, RequestId, UnixTime};
 
 /// A reviewer's decision on one request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +33,10 @@ pub struct ReviewDecision {
     pub verdict: ReviewVerdict,
     /// The grounds: required for a refusal or a partial execution, optional otherwise.
     pub grounds: Vec<RefusalGround>,
+    /// Recipients to whom the reviewer authorises onward transfer in advance, from those the
+    /// request asked for (CETS 224 Art. 14(10)); empty = no onward transfer without a later,
+    /// separate authorisation.
+    pub onward_authorised: Vec<PartyId>,
     /// The reviewer's reasoning, in words.
     pub note: String,
 }

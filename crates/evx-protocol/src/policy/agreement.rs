@@ -190,8 +190,16 @@ pub struct DualCriminality {
     pub required_for: Vec<DataCategory>,
     /// Dual criminality is checked for preservation too: a Budapest Art. 29(4) reservation.
     pub required_for_preservation: bool,
+    /// The maximum penalty, in months, from which an offence marked `listed` is exempt from
+    /// the check (EU Art. 12(1)(d): Annex IV categories carrying at least three years).
+    #[serde(default = "default_listed_min_penalty_months")]
+    pub listed_min_penalty_months: u32,
     /// The table.
     pub offences: Vec<OffenceEntry>,
+}
+
+fn default_listed_min_penalty_months() -> u32 {
+    36
 }
 
 /// One row of the dual-criminality table.
@@ -323,6 +331,10 @@ pub struct EmergencyRules {
     pub min_justification_chars: u32,
     /// Categories an emergency request may cover before a judicial validation arrives.
     pub unvalidated_categories: Vec<DataCategory>,
+    /// An emergency preservation request may cover any category before validation (EU
+    /// Art. 4(5) allows EPOC-PR as well as subscriber and identification EPOC).
+    #[serde(default)]
+    pub unvalidated_preservation: bool,
     /// Hours within which an unvalidated emergency request must be validated (EU Art. 4(5)).
     pub validation_due_hours: u32,
 }
@@ -429,12 +441,12 @@ impl Agreement {
         self.parties.iter().find(|p| &p.id == id)
     }
 
-    /// The dual-criminality row for an offence code.
+    /// The dual-criminality row for an offence code, compared without regard to ASCII case.
     pub fn offence(&self, code: &str) -> Option<&OffenceEntry> {
         self.dual_criminality
             .offences
             .iter()
-            .find(|o| o.code == code)
+            .find(|o| o.code.eq_ignore_ascii_case(code))
     }
 
     /// Whether a refusal ground may be applied without a reviewer.
@@ -512,7 +524,7 @@ impl Agreement {
                     "a non-empty code without spaces",
                 );
             }
-            if codes.contains(&o.code.as_str()) {
+            if codes.iter().any(|c| c.eq_ignore_ascii_case(&o.code)) {
                 return bad(
                     &format!("dual_criminality.offences[{i}].code"),
                     &format!("a code listed once; `{}` appears twice", o.code),

@@ -11,7 +11,9 @@ use super::agreement::{
 use super::engine::Ctx;
 use super::rule::{RuleId, RuleResult, Verdict};
 use super::selector::{self, SelectorCheck};
-use crate::document::{DataCategory, Instrument, MissingField, Proceeding, RequestType};
+use crate::document::{
+    AuthorityType, DataCategory, Instrument, MissingField, Proceeding, RequestType,
+};
 use crate::purpose::{OnwardTransfer, Purpose};
 
 const DAY: u64 = 86_400;
@@ -62,17 +64,17 @@ fn field(name: impl Into<String>, explanation: impl Into<String>) -> MissingFiel
     }
 }
 
-pub(super) fn category_name(c: DataCategory) -> &'static str {
-    match c {
-        DataCategory::Subscriber => "subscriber",
-        DataCategory::Identification => "identification",
-        DataCategory::Traffic => "traffic",
-        DataCategory::Content => "content",
+/// Authority types as the agreement spells them, comma-separated.
+fn authority_names(types: &[AuthorityType]) -> String {
+    if types.is_empty() {
+        return "none".to_owned();
     }
+    let v: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+    v.join(", ")
 }
 
 pub(super) fn names(categories: &[DataCategory]) -> String {
-    let v: Vec<&str> = categories.iter().map(|c| category_name(*c)).collect();
+    let v: Vec<&str> = categories.iter().map(|c| c.as_str()).collect();
     v.join(", ")
 }
 
@@ -198,10 +200,16 @@ pub(super) enum Competence {
 
 pub(super) fn competence(c: &Ctx<'_>, cat: DataCategory) -> Competence {
     let issuer = c.request.issuer.authority_type;
-    if c.request.request_type == RequestType::Preservation
-        && c.agreement.preservation.issuers.contains(&issuer)
-    {
-        return Competence::Alone;
+    if c.request.request_type == RequestType::Preservation {
+        if c.agreement.preservation.issuers.contains(&issuer) {
+            return Competence::Alone;
+        }
+        if c.emergency
+            && c.agreement.emergency.allowed
+            && c.agreement.emergency.unvalidated_preservation
+        {
+            return Competence::PendingValidation;
+        }
     }
     let rule = c.agreement.categories.rule(cat);
     if rule.issuers.contains(&issuer) {
@@ -230,17 +238,17 @@ pub(super) fn issuer(c: &Ctx<'_>) -> RuleResult {
             Competence::None => refused.push(cat),
         }
     }
-    let issuer = format!("{:?}", c.request.issuer.authority_type).to_lowercase();
+    let issuer = c.request.issuer.authority_type.as_str();
     if !refused.is_empty() {
         let allowed = refused
             .iter()
             .map(|&cat| {
                 let rule = c.agreement.categories.rule(cat);
                 format!(
-                    "{}: issuers {:?}, validators {:?}",
-                    category_name(cat),
-                    rule.issuers,
-                    rule.validators
+                    "{}: issuers {}; validators {}",
+                    cat.as_str(),
+                    authority_names(&rule.issuers),
+                    authority_names(&rule.validators)
                 )
             })
             .collect::<Vec<_>>()
@@ -248,7 +256,8 @@ pub(super) fn issuer(c: &Ctx<'_>) -> RuleResult {
         return fail_for(
             id,
             format!(
-                "a {issuer} may not order {} without a verified judicial validation ({allowed})",
+                "issuer type {issuer} may not order {} without a verified judicial validation \
+                 ({allowed})",
                 names(&refused)
             ),
             refused,
@@ -258,7 +267,7 @@ pub(super) fn issuer(c: &Ctx<'_>) -> RuleResult {
         return pass(
             id,
             format!(
-                "a {issuer} may order {} in an emergency, subject to validation",
+                "issuer type {issuer} may order {} in an emergency, subject to validation",
                 names(&pending)
             ),
         );
@@ -266,11 +275,14 @@ pub(super) fn issuer(c: &Ctx<'_>) -> RuleResult {
     let how = if c.validators.is_empty() {
         "alone".to_owned()
     } else {
-        format!("with validation by {:?}", c.validators).to_lowercase()
+        format!("with validation by {}", authority_names(&c.validators))
     };
     pass(
         id,
-        format!("a {issuer} may order {} {how}", names(&c.categories)),
+        format!(
+            "issuer type {issuer} may order {} {how}",
+            names(&c.categories)
+        ),
     )
 }
 
@@ -287,7 +299,7 @@ pub(super) fn validation(c: &Ctx<'_>) -> RuleResult {
         id,
         format!(
             "{} validation(s) verified against the registry, bound to this request",
-            c.validators.len()
+            c.validations_verified
         ),
     )
 }
@@ -316,7 +328,7 @@ pub(super) fn penalty(c: &Ctx<'_>) -> RuleResult {
         if rule.ict_listed_exempt && o.committed_via_ict && entry.is_some_and(|e| e.ict_listed) {
             notes.push(format!(
                 "{}: listed offence committed by means of an information system",
-                category_name(cat)
+                cat.as_str()
             ));
             continue;
         }
@@ -325,7 +337,7 @@ pub(super) fn penalty(c: &Ctx<'_>) -> RuleResult {
     if !below.is_empty() {
         let detail = below
             .iter()
-            .map(|(cat, cmp, min)| format!("{} needs {} {min}", category_name(*cat), cmp.words()))
+            .map(|(cat, cmp, min)| format!("{} needs {} {min}", cat.as_str(), cmp.words()))
             .collect::<Vec<_>>()
             .join(", ");
         return fail_for(
@@ -372,12 +384,12 @@ pub(super) fn dual_criminality(c: &Ctx<'_>) -> RuleResult {
             id,
             format!("`{}` ({}) is criminal in both parties", o.code, e.conduct),
         ),
-        Some(e) if e.listed && o.max_penalty_months >= 36 => pass(
+        Some(e) if e.listed && o.max_penalty_months >= dc.listed_min_penalty_months => pass(
             id,
             format!(
-                "`{}` is a listed category with a maximum penalty of at least 36 months: \
+                "`{}` is a listed category with a maximum penalty of at least {} months: \
                  dual criminality is not verified (Reg. (EU) 2023/1543 Art. 12(1)(d))",
-                o.code
+                o.code, dc.listed_min_penalty_months
             ),
         ),
         Some(e) => fail_for(
@@ -479,7 +491,8 @@ pub(super) fn required_fields(c: &Ctx<'_>) -> RuleResult {
         need(
             r.time_range.to <= now.plus_secs(DAY),
             "time_range.to",
-            "an end no later than now: stored data cannot come from the future",
+            "an end no later than the time of receipt (one day's tolerance for time zones): \
+             stored data cannot come from the future",
         );
     } else {
         need(
@@ -647,9 +660,10 @@ pub(super) fn onward_transfer(c: &Ctx<'_>) -> RuleResult {
     if recipients.is_empty() {
         return pass(id, "no onward transfer asked for");
     }
-    let prohibited = c
-        .requested
-        .is_some_and(|p| p.data_protection.onward_transfer == OnwardTransferRule::Prohibited);
+    let prohibited = [c.requesting, c.requested]
+        .into_iter()
+        .flatten()
+        .any(|p| p.data_protection.onward_transfer == OnwardTransferRule::Prohibited);
     let unlisted: Vec<String> = recipients
         .iter()
         .filter(|r| !c.agreement.transfers.preauthorised_onward.contains(r))
@@ -659,7 +673,7 @@ pub(super) fn onward_transfer(c: &Ctx<'_>) -> RuleResult {
         return result(
             id,
             Verdict::NeedsReview,
-            "onward transfer is asked for, but the requested party's profile prohibits it".into(),
+            "onward transfer is asked for, but a party's profile prohibits it".into(),
         );
     }
     if unlisted.is_empty() {
@@ -721,15 +735,21 @@ pub(super) fn needs_notification(c: &Ctx<'_>) -> Option<Vec<DataCategory>> {
 pub(super) fn notification(c: &Ctx<'_>) -> RuleResult {
     let id = RuleId::Notification;
     let Some(cats) = needs_notification(c) else {
-        let t = &c.request.territory;
-        if t.offence_in_issuing_state && t.person_resides_in_issuing_state == Some(true) {
-            return pass(
-                id,
-                "no notification needed: offence in the issuing state, person resides there \
-                 (Reg. (EU) 2023/1543 Art. 8(2))",
-            );
+        if c.request.request_type == RequestType::Preservation {
+            return not_applicable(id, "preservation orders are not notified");
         }
-        return not_applicable(id, "no category that requires notification");
+        let notifiable = c
+            .categories
+            .iter()
+            .any(|&cat| c.agreement.categories.rule(cat).notify_enforcing_authority);
+        if !notifiable {
+            return not_applicable(id, "no category that requires notification");
+        }
+        return pass(
+            id,
+            "no notification needed: offence in the issuing state, person resides there \
+             (Reg. (EU) 2023/1543 Art. 8(2))",
+        );
     };
     match c.request.notification_ref.as_deref().map(str::trim) {
         Some(r) if !r.is_empty() => pass(
@@ -794,11 +814,20 @@ pub(super) fn emergency_scope(c: &Ctx<'_>) -> RuleResult {
             "emergency ordered or validated by a competent authority",
         );
     }
+    let preservation =
+        c.request.request_type == RequestType::Preservation && e.unvalidated_preservation;
     let beyond: Vec<DataCategory> = c
         .categories
         .iter()
         .copied()
-        .filter(|cat| !e.unvalidated_categories.contains(cat))
+        .filter(|&cat| {
+            !preservation
+                && !e.unvalidated_categories.contains(&cat)
+                && !matches!(
+                    competence(c, cat),
+                    Competence::Alone | Competence::Validated
+                )
+        })
         .collect();
     if beyond.is_empty() {
         return pass(
@@ -875,10 +904,15 @@ pub(super) fn confidentiality(c: &Ctx<'_>) -> RuleResult {
     }
     match c.requested {
         Some(p) if p.can_keep_confidential => pass(id, "the requested party keeps it confidential"),
-        _ => fail(
+        _ => incomplete(
             id,
-            "the requested party cannot keep the request confidential: it answers \
-             CANNOT_KEEP_CONFIDENTIAL before executing (Budapest Art. 27(8))",
+            vec![field(
+                "confidentiality.confidential",
+                "CANNOT_KEEP_CONFIDENTIAL: the requested party cannot keep the request \
+                 confidential; the requesting party decides whether it should be executed \
+                 nevertheless (Budapest Art. 27(8)) and, if so, sends it again without \
+                 confidentiality",
+            )],
         ),
     }
 }

@@ -7,6 +7,7 @@ use crate::document::{
     Decision, DocumentError, EvidenceRequest, Outcome, ReviewDecision, ReviewVerdict, Signed,
 };
 use crate::ids::{KeyId, RequestId, UnixTime};
+use crate::purpose::OnwardTransfer;
 
 impl Trace {
     /// The decision the engine may take alone: acceptance, a request for information, or an
@@ -89,6 +90,30 @@ pub enum ReviewError {
          approving"
     )]
     Suspended,
+    /// The request lacks required information: it goes back to the requesting party, and a
+    /// reviewer cannot approve it as it stands.
+    #[error(
+        "the request is incomplete; it cannot be approved until the requesting party supplies the \
+         missing fields"
+    )]
+    Incomplete,
+    /// A postponement that ends before the decision is taken.
+    #[error(
+        "a postponement must end after the review decision; {until} is not later than {decided}"
+    )]
+    PostponedToThePast {
+        /// The end of the postponement.
+        until: UnixTime,
+        /// When the review was decided.
+        decided: UnixTime,
+    },
+    /// Onward transfer authorised to a recipient the request did not ask for, or that a
+    /// party's profile does not allow.
+    #[error(
+        "onward transfer may be authorised only to recipients the request names, and only where \
+         neither party's profile prohibits it"
+    )]
+    OnwardNotAllowed,
     /// The request is not yet recorded in the audit log.
     #[error("the request is not recorded in the audit log; record it and evaluate again")]
     NotRecorded,
@@ -115,11 +140,13 @@ pub fn finalize(
         return Err(ReviewError::OtherParty);
     }
     let doc = review.verify(&entry.key)?;
-    if doc.request_id != trace.request_id || request.request_id != trace.request_id {
-        return Err(ReviewError::OtherRequest {
-            expected: trace.request_id,
-            found: doc.request_id,
-        });
+    for found in [doc.request_id, request.request_id] {
+        if found != trace.request_id {
+            return Err(ReviewError::OtherRequest {
+                expected: trace.request_id,
+                found,
+            });
+        }
     }
     if doc.trace_digest != trace.digest() {
         return Err(ReviewError::OtherTrace);
@@ -139,15 +166,35 @@ pub fn finalize(
     if releases && failed(RuleId::Suspension) {
         return Err(ReviewError::Suspended);
     }
+    if releases && matches!(trace.proposal, Proposal::Incomplete { .. }) {
+        return Err(ReviewError::Incomplete);
+    }
     let grounds_ok = !doc.grounds.is_empty()
         && doc
             .grounds
             .iter()
             .all(|g| !g.code.trim().is_empty() && !g.explanation.trim().is_empty());
+    let mut conditions = trace.conditions.clone();
+    if !doc.onward_authorised.is_empty() {
+        let asked = match &request.onward_transfer {
+            OnwardTransfer::AuthorisedTo(to) => to.as_slice(),
+            OnwardTransfer::DenyWithoutAuthorisation => &[],
+        };
+        if trace.onward_prohibited || !doc.onward_authorised.iter().all(|p| asked.contains(p)) {
+            return Err(ReviewError::OnwardNotAllowed);
+        }
+        conditions.onward_transfer = OnwardTransfer::AuthorisedTo(doc.onward_authorised.clone());
+        conditions.notes.push(format!(
+            "Onward transfer authorised by the reviewer to: {}.",
+            doc.onward_authorised
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     let outcome = match &doc.verdict {
-        ReviewVerdict::Approve => Outcome::Accept {
-            conditions: trace.conditions.clone(),
-        },
+        ReviewVerdict::Approve => Outcome::Accept { conditions },
         ReviewVerdict::Partial { categories } => {
             if !grounds_ok {
                 return Err(ReviewError::NoGrounds);
@@ -173,7 +220,7 @@ pub fn finalize(
             Outcome::Partial {
                 categories: granted,
                 selectors: request.selectors.clone(),
-                conditions: trace.conditions.clone(),
+                conditions,
                 reason,
             }
         }
@@ -184,6 +231,12 @@ pub fn finalize(
             Outcome::Refuse {
                 grounds: doc.grounds.clone(),
             }
+        }
+        ReviewVerdict::Postpone { until } if *until <= doc.decided_at => {
+            return Err(ReviewError::PostponedToThePast {
+                until: *until,
+                decided: doc.decided_at,
+            });
         }
         ReviewVerdict::Postpone { until } => Outcome::Postponed {
             until: *until,

@@ -30,6 +30,8 @@ pub(super) struct Ctx<'a> {
     pub(super) validators: Vec<AuthorityType>,
     /// Why attached validations failed verification.
     pub(super) validation_errors: Vec<String>,
+    /// How many attached validations verified.
+    pub(super) validations_verified: usize,
     pub(super) requesting: Option<&'a Party>,
     pub(super) requested: Option<&'a Party>,
 }
@@ -51,6 +53,7 @@ impl<'a> Ctx<'a> {
                 || request.request_type == RequestType::EmergencyDisclosure,
             validators: Vec::new(),
             validation_errors: Vec::new(),
+            validations_verified: 0,
             requesting: agreement.party(&request.requesting_party),
             requested: agreement.party(&request.requested_party),
         };
@@ -100,11 +103,13 @@ impl<'a> Ctx<'a> {
             }
             if doc.authority_type != *authority_type {
                 self.validation_errors.push(format!(
-                    "validation {i} claims type {:?}; the registry lists the key as {:?}",
-                    doc.authority_type, authority_type
+                    "validation {i} claims type {}; the registry lists the key as {}",
+                    doc.authority_type.as_str(),
+                    authority_type.as_str()
                 ));
                 continue;
             }
+            self.validations_verified += 1;
             if !self.validators.contains(authority_type) {
                 self.validators.push(*authority_type);
             }
@@ -114,6 +119,7 @@ impl<'a> Ctx<'a> {
     /// An emergency request that some category depends on emergency relief for.
     pub(super) fn unvalidated_emergency(&self) -> bool {
         self.emergency
+            && self.agreement.emergency.allowed
             && self.categories.iter().any(|&cat| {
                 !matches!(
                     checks::competence(self, cat),
@@ -189,11 +195,15 @@ pub fn evaluate(agreement: &Agreement, registry: &Registry, intake: &Intake<'_>)
         results,
         proposal,
         conditions: conditions(&c),
+        onward_prohibited: onward_prohibited(&c),
         due,
         review_due: None,
     };
     if trace.needs_reviewer() {
-        trace.review_due = Some(c.received_at.plus_secs(review_period));
+        // The reviewer's period, but never past the decision deadline: an emergency request
+        // must be decided in hours whatever the review period says.
+        let review_due = c.received_at.plus_secs(review_period);
+        trace.review_due = Some(due.decide_by.map_or(review_due, |d| d.min(review_due)));
     }
     trace
 }
@@ -277,9 +287,7 @@ fn conditions(c: &Ctx<'_>) -> Conditions {
         .flatten()
         .map(|p| &p.data_protection)
         .collect();
-    let prohibited = profiles
-        .iter()
-        .any(|p| p.onward_transfer == OnwardTransferRule::Prohibited);
+    let prohibited = onward_prohibited(c);
     let onward_transfer = match &r.onward_transfer {
         OnwardTransfer::AuthorisedTo(to)
             if !prohibited
@@ -331,6 +339,14 @@ fn conditions(c: &Ctx<'_>) -> Conditions {
         confidential: r.confidentiality.confidential,
         notes,
     }
+}
+
+/// Whether either party's profile prohibits onward transfer.
+fn onward_prohibited(c: &Ctx<'_>) -> bool {
+    [c.requesting, c.requested]
+        .into_iter()
+        .flatten()
+        .any(|p| p.data_protection.onward_transfer == OnwardTransferRule::Prohibited)
 }
 
 /// Due dates from the agreement, counted from receipt.

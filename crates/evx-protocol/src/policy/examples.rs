@@ -1,5 +1,6 @@
-//! The example agreements shipped with evx, as text: `evx pki init` writes one for a new
-//! deployment, and the tests evaluate requests against both.
+//! The example agreements shipped with evx, as text: `evx agreement example` prints them as a
+//! starting point for a real agreement, and the tests, benches and demo evaluate requests
+//! against them.
 
 /// EU member states under Reg. (EU) 2023/1543 (EPOC / EPOC-PR): Germany and a provider
 /// established in Ireland.

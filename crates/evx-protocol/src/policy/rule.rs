@@ -146,7 +146,7 @@ rules! {
         "Budapest Art. 25(3); Reg. (EU) 2023/1543 Art. 19",
         "received over mutual TLS, signed by a document key registered for the requesting party";
     /// Rule 14: requested confidentiality can be kept.
-    Confidentiality = "R14-confidentiality", Safeguard, Some("cannot-keep-confidential"),
+    Confidentiality = "R14-confidentiality", Completeness, None,
         "Budapest Art. 27(8); Reg. (EU) 2023/1543 Art. 11(5)",
         "confidentiality asked for can be kept by the requested party";
     /// Rule 15: transfers are not suspended.
@@ -233,7 +233,6 @@ pub(crate) const AUTOMATIC_GROUNDS: &[&str] = &[
     "preservation-period-exceeded",
     "emergency-not-allowed",
     "unauthenticated-channel",
-    "cannot-keep-confidential",
     "transfers-suspended",
     "inadequate-data-protection",
     "no-retention-limit",
@@ -358,6 +357,9 @@ pub struct Trace {
     pub proposal: Proposal,
     /// The conditions of use if the request is executed (in full or in part).
     pub conditions: Conditions,
+    /// A party's data-protection profile prohibits onward transfer: no reviewer may authorise
+    /// it for this request.
+    pub onward_prohibited: bool,
     /// The due dates.
     pub due: DueDates,
     /// When a reviewer must decide, if the proposal needs one.
@@ -371,9 +373,19 @@ impl Trace {
             .unwrap_or_else(|_| unreachable!("postcard encodes every trace into a Vec"))
     }
 
-    /// Decodes a trace, refusing anything but its one canonical encoding.
+    /// Decodes a trace, refusing anything but its one canonical encoding of version 1.
     pub fn decode(bytes: &[u8]) -> Result<Self, crate::canonical::DecodeError> {
-        crate::canonical::decode("rule trace", bytes)
+        const WHAT: &str = "rule trace";
+        if let Some(&v) = bytes.first()
+            && v != 1
+        {
+            return Err(crate::canonical::DecodeError::UnsupportedVersion {
+                what: WHAT,
+                found: v,
+                supported: 1,
+            });
+        }
+        crate::canonical::decode(WHAT, bytes)
     }
 
     /// SHA-256 over a domain label and the canonical encoding.

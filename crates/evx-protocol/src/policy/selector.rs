@@ -148,7 +148,11 @@ pub fn check(selector: &Selector, range: &TimeRange) -> SelectorCheck {
                      port and time"
                 ))
             } else {
-                Particular
+                Malformed(
+                    "a single-host range carries no time: give it as an IP address selector \
+                     with its port and the time of the connection"
+                        .to_owned(),
+                )
             }
         }
         Selector::Keyword(_) => {

@@ -10,6 +10,7 @@ use super::checks::{range_days, result};
 use super::engine::Ctx;
 use super::intake::Concern;
 use super::rule::{RuleId, RuleResult, Verdict};
+use crate::document::Selector;
 
 /// The longest intake note quoted in a trace.
 const NOTE_MAX_CHARS: usize = 200;
@@ -53,10 +54,24 @@ pub(super) fn on_flag(c: &Ctx<'_>, rule: RuleId, concern: Concern) -> RuleResult
 pub(super) fn political(c: &Ctx<'_>) -> RuleResult {
     let rule = RuleId::PoliticalOffence;
     let code = &c.request.offence.code;
-    if c.agreement.sensitive_offences.political.contains(code) {
+    if c.agreement
+        .sensitive_offences
+        .political
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(code))
+    {
         return review(
             rule,
             format!("offence `{code}` is on the agreement's list of political offences"),
+        );
+    }
+    if c.agreement.offence(code).is_none() {
+        return review(
+            rule,
+            format!(
+                "offence `{code}` is not in the agreement's table: a person must check that it is \
+                 not a political or connected offence"
+            ),
         );
     }
     on_flag(c, rule, Concern::PoliticalOffence)
@@ -66,7 +81,12 @@ pub(super) fn political(c: &Ctx<'_>) -> RuleResult {
 pub(super) fn sensitive(c: &Ctx<'_>) -> RuleResult {
     let rule = RuleId::SensitiveOffence;
     let code = &c.request.offence.code;
-    if c.agreement.sensitive_offences.other.contains(code) {
+    if c.agreement
+        .sensitive_offences
+        .other
+        .iter()
+        .any(|o| o.eq_ignore_ascii_case(code))
+    {
         return review(
             rule,
             format!("offence `{code}` is on the agreement's list of sensitive offences"),
@@ -83,7 +103,7 @@ pub(super) fn privilege(c: &Ctx<'_>) -> RuleResult {
             .request
             .protected_status
             .iter()
-            .map(|s| format!("{s:?}").to_lowercase())
+            .map(|s| s.as_str().to_owned())
             .collect();
         return review(
             rule,
@@ -95,7 +115,7 @@ pub(super) fn privilege(c: &Ctx<'_>) -> RuleResult {
         .selectors
         .iter()
         .enumerate()
-        .filter(|(_, s)| c.intake.privileged.contains(s))
+        .filter(|(_, s)| c.intake.privileged.iter().any(|p| same_target(p, s)))
         .map(|(i, _)| i.to_string())
         .collect();
     if !hits.is_empty() {
@@ -108,6 +128,41 @@ pub(super) fn privilege(c: &Ctx<'_>) -> RuleResult {
         );
     }
     on_flag(c, rule, Concern::Privilege)
+}
+
+/// Whether a selector names the same target as an entry of the privileged list. Host names and
+/// e-mail addresses are compared without regard to ASCII case or a trailing dot, account and
+/// device names without regard to case, and an IP address whatever its port and time: a
+/// request must not escape the list by writing a listed target differently. Erring towards a
+/// match only sends the request to a reviewer.
+fn same_target(listed: &Selector, asked: &Selector) -> bool {
+    fn host(s: &str) -> String {
+        s.strip_suffix('.').unwrap_or(s).to_ascii_lowercase()
+    }
+    match (listed, asked) {
+        (Selector::Email(a), Selector::Email(b)) => {
+            match (a.rsplit_once('@'), b.rsplit_once('@')) {
+                (Some((la, da)), Some((lb, db))) => {
+                    la.eq_ignore_ascii_case(lb) && host(da) == host(db)
+                }
+                _ => a.eq_ignore_ascii_case(b),
+            }
+        }
+        (Selector::Domain(a), Selector::Domain(b)) => host(a) == host(b),
+        (
+            Selector::Account {
+                service: sa,
+                account: aa,
+            },
+            Selector::Account {
+                service: sb,
+                account: ab,
+            },
+        ) => host(sa) == host(sb) && aa.eq_ignore_ascii_case(ab),
+        (Selector::Device(a), Selector::Device(b)) => a.eq_ignore_ascii_case(b),
+        (Selector::IpAddress { address: a, .. }, Selector::IpAddress { address: b, .. }) => a == b,
+        _ => listed == asked,
+    }
 }
 
 /// T08: a request close to the rule-7 limits.

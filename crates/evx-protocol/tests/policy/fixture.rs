@@ -5,19 +5,25 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use evx_protocol::crypto::SigningKey;
 use evx_protocol::document::{
-    AuthorityType, Confidentiality, DataCategory, EvidenceRequest, Instrument, Issuer,
-    JudicialValidation, Offence, Proceeding, RequestType, ReviewDecision, ReviewVerdict, Selector,
-    Signed, Territory, TimeRange,
+    AuthorityType, Confidentiality, DataCategory, Emergency, EvidenceRequest, Issuer,
+    JudicialValidation, Offence, Proceeding, RefusalGround, RequestType, ReviewDecision,
+    ReviewVerdict, Selector, Signed, Territory, TimeRange,
 };
 use evx_protocol::ids::{CaseId, PartyId, RequestId, UnixTime};
 use evx_protocol::policy::{
-    self, Agreement, Intake, KeyRole, Registry, ReviewFlag, RuleId, RuleResult, Trace, TrustedKey,
-    Verdict,
+    self, Agreement, Concern, Intake, KeyRole, Proposal, Registry, ReviewFlag, RuleId, RuleResult,
+    Trace, TrustedKey, Verdict,
 };
 use evx_protocol::purpose::{OnwardTransfer, Purpose};
 
 pub(crate) const T0: UnixTime = UnixTime(1_795_165_200);
+pub(crate) const HOUR: u64 = 3600;
 pub(crate) const DAY: u64 = 86_400;
+/// When the fixture's requests are received: one hour after issue.
+pub(crate) const RECEIVED: UnixTime = UnixTime(T0.0 + HOUR);
+/// An emergency justification of more than 40 characters.
+pub(crate) const JUSTIFICATION: &str =
+    "The account holder announced a bomb attack on a school for tomorrow morning.";
 
 pub(crate) fn party(s: &str) -> PartyId {
     PartyId::new(s).unwrap()
@@ -148,6 +154,27 @@ impl World {
         }
     }
 
+    /// The baseline request for traffic data, ordered by an investigating judge, with the
+    /// enforcing authority notified: passes every rule of both examples.
+    pub(crate) fn traffic_request(&self) -> EvidenceRequest {
+        let mut r = self.request();
+        r.categories = vec![DataCategory::Traffic];
+        r.issuer.authority_type = AuthorityType::InvestigatingJudge;
+        r.notification_ref = Some("IE-NOTIF-2026-77".into());
+        r
+    }
+
+    /// The baseline request as an emergency disclosure, with a justification that is long
+    /// enough.
+    pub(crate) fn emergency_request(&self) -> EvidenceRequest {
+        let mut r = self.request();
+        r.request_type = RequestType::EmergencyDisclosure;
+        r.emergency = Some(Emergency {
+            justification: JUSTIFICATION.into(),
+        });
+        r
+    }
+
     pub(crate) fn sign(&self, request: &EvidenceRequest) -> Signed<EvidenceRequest> {
         Signed::sign(request, &self.police).unwrap()
     }
@@ -180,6 +207,20 @@ impl World {
         .unwrap()
     }
 
+    /// An intake for a signed request received at [`RECEIVED`], recorded as log entry 5.
+    pub(crate) fn intake<'a>(
+        &self,
+        signed: &Signed<EvidenceRequest>,
+        request: &'a EvidenceRequest,
+    ) -> Intake<'a> {
+        Intake::new(signed, request, RECEIVED).with_log_index(5)
+    }
+
+    /// Evaluates an intake against the world's agreement and registry.
+    pub(crate) fn run(&self, intake: &Intake<'_>) -> Trace {
+        policy::evaluate(&self.agreement, &self.registry, intake)
+    }
+
     /// Evaluates a request received one hour after issue, recorded as log entry 5.
     pub(crate) fn evaluate(&self, request: &EvidenceRequest) -> Trace {
         self.evaluate_with(request, &[], &[])
@@ -192,28 +233,42 @@ impl World {
         flags: &[ReviewFlag],
     ) -> Trace {
         let signed = self.sign(request);
-        let intake = Intake::new(&signed, request, T0.plus_secs(3600))
-            .with_log_index(5)
+        let intake = self
+            .intake(&signed, request)
             .with_validations(validations)
             .with_flags(flags);
-        policy::evaluate(&self.agreement, &self.registry, &intake)
+        self.run(&intake)
     }
 
     /// Evaluates with validations made by the judge over the very request.
     pub(crate) fn evaluate_validated(&self, request: &EvidenceRequest) -> Trace {
         let signed = self.sign(request);
         let v = [self.validate(&signed)];
-        let intake = Intake::new(&signed, request, T0.plus_secs(3600))
-            .with_log_index(5)
-            .with_validations(&v);
-        policy::evaluate(&self.agreement, &self.registry, &intake)
+        self.run(&self.intake(&signed, request).with_validations(&v))
     }
 
+    /// A review signed with `key`, with one ground.
     pub(crate) fn review(
         &self,
         trace: &Trace,
         verdict: ReviewVerdict,
         key: &SigningKey,
+    ) -> Signed<ReviewDecision> {
+        self.review_with(
+            trace,
+            verdict,
+            key,
+            vec![ground("reviewer", "weighed by the legal unit")],
+        )
+    }
+
+    /// A review signed with `key`, with the given grounds.
+    pub(crate) fn review_with(
+        &self,
+        trace: &Trace,
+        verdict: ReviewVerdict,
+        key: &SigningKey,
+        grounds: Vec<RefusalGround>,
     ) -> Signed<ReviewDecision> {
         Signed::sign(
             &ReviewDecision {
@@ -223,11 +278,8 @@ impl World {
                 reviewer: "J. Murphy, legal unit".into(),
                 decided_at: T0.plus_secs(2 * DAY),
                 verdict,
-                grounds: vec![evx_protocol::document::RefusalGround {
-                    code: "reviewer".into(),
-                    legal_source: "Budapest Art. 27(4)".into(),
-                    explanation: "weighed by the legal unit".into(),
-                }],
+                grounds,
+                onward_authorised: Vec::new(),
                 note: "reviewed".into(),
             },
             key,
@@ -236,12 +288,25 @@ impl World {
     }
 }
 
-pub(crate) fn result(trace: &Trace, rule: RuleId) -> &RuleResult {
-    trace.result(rule).unwrap()
+/// A refusal ground as a reviewer writes it.
+pub(crate) fn ground(code: &str, explanation: &str) -> RefusalGround {
+    RefusalGround {
+        code: code.into(),
+        legal_source: "Budapest Art. 27(4)".into(),
+        explanation: explanation.into(),
+    }
 }
 
-pub(crate) fn verdict(trace: &Trace, rule: RuleId) -> Verdict {
-    result(trace, rule).verdict
+/// A concern raised at intake.
+pub(crate) fn flag(concern: Concern, note: &str) -> ReviewFlag {
+    ReviewFlag {
+        concern,
+        note: note.into(),
+    }
+}
+
+pub(crate) fn result(trace: &Trace, rule: RuleId) -> &RuleResult {
+    trace.result(rule).unwrap()
 }
 
 /// Asserts a rule's verdict, printing the whole trace when it differs.
@@ -260,4 +325,51 @@ pub(crate) fn expect(trace: &Trace, rule: RuleId, want: Verdict) {
 
 pub(crate) fn ip(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(a, b, c, d))
+}
+
+/// Asserts that a rule's explanation contains `needle`.
+#[track_caller]
+pub(crate) fn explains(trace: &Trace, rule: RuleId, needle: &str) {
+    let got = &result(trace, rule).explanation;
+    assert!(
+        got.contains(needle),
+        "{rule}: expected the explanation to contain {needle:?}, got {got:?}"
+    );
+}
+
+/// The fields a rule lists as missing.
+pub(crate) fn missing(trace: &Trace, rule: RuleId) -> Vec<String> {
+    result(trace, rule)
+        .missing
+        .iter()
+        .map(|m| m.field.clone())
+        .collect()
+}
+
+/// The ground codes of a refusal or partial proposal; empty for any other proposal.
+pub(crate) fn ground_codes(trace: &Trace) -> Vec<String> {
+    match &trace.proposal {
+        Proposal::Refuse { grounds, .. } | Proposal::Partial { grounds, .. } => {
+            grounds.iter().map(|g| g.code.clone()).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Asserts that the proposal is a refusal a reviewer must confirm, on exactly these grounds.
+#[track_caller]
+pub(crate) fn expect_proposed_refusal(trace: &Trace, codes: &[&str]) {
+    assert!(
+        matches!(
+            trace.proposal,
+            Proposal::Refuse {
+                automatic: false,
+                ..
+            }
+        ),
+        "expected a proposed refusal, got {:#?}",
+        trace.proposal
+    );
+    assert_eq!(ground_codes(trace), codes);
+    assert!(trace.needs_reviewer());
 }

@@ -1,0 +1,339 @@
+//! Loading agreements: both examples load, and every mistake is refused with a message that
+//! names the file and the key.
+
+use evx_protocol::document::{DataCategory, Instrument};
+use evx_protocol::policy::{self, Agreement, AgreementError, FORMAT, RuleClass, RuleId};
+use evx_protocol::purpose::Purpose;
+
+use crate::fixture::*;
+
+const EU: &str = policy::examples::EU_2023_1543;
+const BUDAPEST: &str = policy::examples::BUDAPEST;
+const ORIGIN: &str = "agreements/eu-2023-1543.toml";
+
+/// The text with its one occurrence of `from` replaced.
+fn edit(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(text.matches(from).count(), 1, "{from:?} must occur once");
+    text.replacen(from, to, 1)
+}
+
+fn load(text: &str) -> Result<Agreement, AgreementError> {
+    Agreement::from_toml(text, ORIGIN)
+}
+
+/// Loads a text that must be refused as invalid, returning the key and what was expected.
+#[track_caller]
+fn invalid(text: &str) -> (String, String) {
+    match load(text) {
+        Err(AgreementError::Invalid {
+            origin,
+            key,
+            expected,
+        }) => {
+            assert_eq!(origin, ORIGIN);
+            (key, expected)
+        }
+        other => panic!("expected an invalid-value error, got {other:?}"),
+    }
+}
+
+/// Loads a text that must be refused by the parser, returning its message.
+#[track_caller]
+fn syntax(text: &str) -> String {
+    match load(text) {
+        Err(AgreementError::Syntax { origin, message }) => {
+            assert_eq!(origin, ORIGIN);
+            message
+        }
+        other => panic!("expected a syntax error, got {other:?}"),
+    }
+}
+
+#[test]
+fn both_examples_load() {
+    assert_eq!(policy::examples::ALL.len(), 2);
+    for (name, text) in policy::examples::ALL {
+        let a = Agreement::from_toml(text, name).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.format, FORMAT);
+        assert_eq!(a.parties.len(), 2);
+        assert_ne!(a.parties[0].id, a.parties[1].id);
+        assert!(a.refuses_automatically("transfers-suspended"), "{name}");
+        assert!(!a.transfers.suspended, "{name}");
+        assert!(!a.purposes.contains(&Purpose::AssetRecovery), "{name}");
+        // Loading is deterministic.
+        assert_eq!(
+            Agreement::from_toml(text, name).unwrap().digest(),
+            a.digest()
+        );
+    }
+    let eu = eu();
+    assert_eq!(eu.id, "eu-2023-1543/DE-IE");
+    assert_eq!(eu.instruments, [Instrument::EuEEvidence]);
+    assert_eq!(
+        eu.dual_criminality.required_for,
+        [DataCategory::Traffic, DataCategory::Content]
+    );
+    assert_eq!(eu.preservation.max_extensions, 1);
+    assert_eq!(eu.offence("tax-evasion").map(|o| o.fiscal), Some(true));
+    let b = budapest();
+    assert_eq!(b.id, "budapest/NO-CA");
+    assert_eq!(b.instruments, [Instrument::Budapest]);
+    assert_eq!(b.dual_criminality.required_for.len(), 4);
+    assert_ne!(eu.digest(), b.digest());
+}
+
+#[test]
+fn an_unknown_key_is_refused_and_named() {
+    let text = edit(EU, "format = 1\n", "format = 1\nsurprise = true\n");
+    let msg = syntax(&text);
+    assert!(msg.contains("surprise"), "{msg}");
+
+    // A misspelt safeguard deep inside a table.
+    let text = edit(EU, "max_count = 10", "max_cont = 10");
+    let msg = syntax(&text);
+    assert!(msg.contains("max_cont"), "{msg}");
+    let shown = load(&text).unwrap_err().to_string();
+    assert!(shown.starts_with(&format!("{ORIGIN}: ")), "{shown}");
+
+    // Inside an array of tables, too.
+    let text = edit(EU, "state = \"DE\"", "state = \"DE\"\nstates = \"DE\"");
+    assert!(syntax(&text).contains("states"));
+}
+
+#[test]
+fn wrong_values_of_a_known_key_are_refused_by_the_parser() {
+    let msg = syntax(&edit(EU, "max_count = 10", "max_count = \"ten\""));
+    assert!(msg.contains("max_count"), "{msg}");
+    let msg = syntax(&edit(
+        EU,
+        "instruments = [\"eu_e_evidence\"]",
+        "instruments = [\"eu_e_evidence\", \"hague\"]",
+    ));
+    assert!(msg.contains("hague"), "{msg}");
+    let msg = syntax(&edit(EU, "suspended = false", ""));
+    assert!(msg.contains("suspended"), "{msg}");
+}
+
+#[test]
+fn a_wrong_format_number_is_refused() {
+    let (key, expected) = invalid(&edit(EU, "format = 1", "format = 2"));
+    assert_eq!(key, "format");
+    assert_eq!(expected, "this build reads format 1; found 2");
+}
+
+#[test]
+fn an_agreement_has_exactly_two_different_parties() {
+    let third = r#"
+[[parties]]
+id = "FR-PNC"
+name = "Parquet national cybercriminalité"
+state = "FR"
+can_keep_confidential = true
+
+[parties.data_protection]
+retention_days = 365
+onward_transfer = "prior_authorisation"
+sensitive_data = "safeguarded"
+automated_decisions = "human_intervention"
+oversight = "independent"
+remedies = ["judicial", "non_judicial"]
+breach_notification_hours = 72
+access_records = true
+data_subject_rights = true
+"#;
+    let (key, expected) = invalid(&format!("{EU}{third}"));
+    assert_eq!(key, "parties");
+    assert!(
+        expected.contains("exactly two [[parties]] tables; found 3"),
+        "{expected}"
+    );
+
+    let (key, expected) = invalid(&edit(EU, "id = \"IE-provider-LERT\"", "id = \"DE-BfJ\""));
+    assert_eq!(key, "parties");
+    assert!(expected.contains("two different party ids"));
+}
+
+#[test]
+fn a_fiscal_offence_on_a_sensitive_list_is_refused() {
+    let (key, expected) = invalid(&edit(
+        EU,
+        "political = [\"insulting-state-organs\"]",
+        "political = [\"insulting-state-organs\", \"tax-evasion\"]",
+    ));
+    assert_eq!(key, "sensitive_offences.political");
+    assert!(
+        expected.contains("`tax-evasion` is marked fiscal"),
+        "{expected}"
+    );
+    assert!(expected.contains("Budapest Art. 25(4)"), "{expected}");
+
+    let (key, _) = invalid(&edit(
+        BUDAPEST,
+        "other = [\"defamation\"]",
+        "other = [\"defamation\", \"tax-fraud\"]",
+    ));
+    assert_eq!(key, "sensitive_offences.other");
+}
+
+#[test]
+fn automatic_refusals_accept_only_the_safeguard_grounds() {
+    let (key, expected) = invalid(&edit(
+        EU,
+        "automatic_refusals = [\"transfers-suspended\"]",
+        "automatic_refusals = [\"transfers-suspended\", \"political-offence\"]",
+    ));
+    assert_eq!(key, "automatic_refusals[1]");
+    assert!(
+        expected.contains("`political-offence` is not a ground"),
+        "{expected}"
+    );
+
+    // Every safeguard's ground may be made automatic, and only those.
+    for &rule in RuleId::ALL {
+        let code = rule.ground().unwrap_or(rule.id());
+        let text = edit(
+            EU,
+            "automatic_refusals = [\"transfers-suspended\"]",
+            &format!("automatic_refusals = [\"{code}\"]"),
+        );
+        match load(&text) {
+            Ok(a) => {
+                assert_eq!(rule.class(), RuleClass::Safeguard, "{rule} accepted");
+                assert!(a.refuses_automatically(code));
+                assert!(
+                    !a.refuses_automatically("transfers-suspended")
+                        || code == "transfers-suspended"
+                );
+            }
+            Err(e) => {
+                assert_ne!(rule.class(), RuleClass::Safeguard, "{rule} refused: {e}");
+                assert!(e.to_string().contains("automatic_refusals[0]"), "{e}");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_semantic_check_names_its_key() {
+    let cases: [(&str, &str, &str); 14] = [
+        ("id = \"eu-2023-1543/DE-IE\"", "id = \" \"", "id"),
+        ("state = \"DE\"", "state = \"de\"", "parties[0].state"),
+        ("state = \"DE\"", "state = \"DEU\"", "parties[0].state"),
+        (
+            "retention_days = 365",
+            "retention_days = 0",
+            "parties[1].data_protection.retention_days",
+        ),
+        (
+            "instruments = [\"eu_e_evidence\"]",
+            "instruments = []",
+            "instruments",
+        ),
+        (
+            "purposes = [\"investigation\", \"prosecution\", \"sentence_enforcement\"]",
+            "purposes = []",
+            "purposes",
+        ),
+        (
+            "code = \"fraud\"",
+            "code = \"illegal-access\"",
+            "dual_criminality.offences[6].code",
+        ),
+        (
+            "code = \"fraud\"",
+            "code = \"plain fraud\"",
+            "dual_criminality.offences[6].code",
+        ),
+        ("max_count = 10", "max_count = 0", "selectors"),
+        (
+            "review_above_percent = 80",
+            "review_above_percent = 101",
+            "selectors.review_above_percent",
+        ),
+        (
+            "validation_due_hours = 48",
+            "validation_due_hours = 0",
+            "emergency.validation_due_hours",
+        ),
+        (
+            "initial_days = 60",
+            "initial_days = 0",
+            "preservation.initial_days",
+        ),
+        (
+            "extension_days = 30",
+            "extension_days = 0",
+            "preservation.extension_days",
+        ),
+        (
+            "review_days = 10",
+            "review_days = 0",
+            "deadlines.review_days",
+        ),
+    ];
+    for (from, to, want) in cases {
+        let (key, expected) = invalid(&edit(EU, from, to));
+        assert_eq!(key, want, "{to}");
+        assert!(!expected.is_empty());
+    }
+    // A category nobody may order.
+    let text = edit(
+        EU,
+        "[categories.content]\nissuers = [\"judge\", \"court\", \"investigating_judge\"]\nvalidators = [\"judge\", \"court\", \"investigating_judge\"]",
+        "[categories.content]\nissuers = []\nvalidators = []",
+    );
+    assert_eq!(invalid(&text).0, "categories.content.issuers");
+}
+
+#[test]
+fn the_error_display_names_the_file_and_the_key() {
+    let err = load(&edit(
+        EU,
+        "review_above_percent = 80",
+        "review_above_percent = 0",
+    ))
+    .unwrap_err();
+    let shown = err.to_string();
+    assert_eq!(
+        shown,
+        format!("{ORIGIN}: `selectors.review_above_percent`: a percentage from 1 to 100")
+    );
+    let err = Agreement::from_toml(&edit(BUDAPEST, "format = 1", "format = 7"), "budapest.toml")
+        .unwrap_err();
+    assert!(
+        err.to_string().starts_with("budapest.toml: `format`: "),
+        "{err}"
+    );
+    let err = Agreement::from_toml("format = 1\n", "empty.toml").unwrap_err();
+    assert!(err.to_string().starts_with("empty.toml: "), "{err}");
+}
+
+#[test]
+fn the_digest_changes_with_any_value() {
+    let a = eu();
+    assert_eq!(a.digest(), eu().digest());
+
+    let mut b = a.clone();
+    b.parties[1].data_protection.retention_days = Some(364);
+    assert_ne!(a.digest(), b.digest());
+
+    let mut b = a.clone();
+    b.transfers.suspension_reason = "x".into();
+    assert_ne!(a.digest(), b.digest());
+
+    let mut b = a.clone();
+    b.dual_criminality.offences[0].criminal_in_both = false;
+    assert_ne!(a.digest(), b.digest());
+
+    // From the text as well; a comment is not a value.
+    let edited = load(&edit(EU, "production_days = 10", "production_days = 11")).unwrap();
+    assert_ne!(a.digest(), edited.digest());
+    let commented = load(&format!("{EU}\n# a comment\n")).unwrap();
+    assert_eq!(a.digest(), commented.digest());
+
+    // The trace records the digest of the agreement it was made under.
+    let w = World::eu();
+    let trace = w.evaluate(&w.request());
+    assert_eq!(trace.agreement_digest, a.digest());
+    assert_eq!(trace.agreement_id, a.id);
+}
