@@ -7,10 +7,15 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use evx_protocol::crypto::{HpkeSecretKey, SigningKey};
-use evx_protocol::document::{Acknowledgement, Signed};
+use evx_protocol::document::{
+    Acknowledgement, AuthorityType, EvidenceRequest, Outcome, Proceeding, Selector, Signed,
+};
 use evx_protocol::frame::Message;
 use evx_protocol::ids::{CaseId, RequestId, UnixTime};
 use evx_protocol::package::{PackageReader, Sealer, VerifyOnly};
+use evx_protocol::policy::{
+    self, Agreement, Intake, KeyRole, Registry, Trace, TrustedKey, Verdict,
+};
 use evx_protocol::purpose::{DeclaredPurpose, Purpose};
 use evx_protocol::sample;
 
@@ -85,6 +90,62 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
         received.case_id,
         ack_frame.len()
     );
+
+    // 2b. It evaluates the request against the agreement, with the judge's validation.
+    let judge = SigningKey::generate(rng);
+    let agreement = Agreement::from_toml(policy::examples::EU_2023_1543, "eu-2023-1543.toml")?;
+    let mut registry = Registry::new();
+    registry
+        .add(TrustedKey {
+            key: requesting_doc.verifying_key(),
+            party: received.requesting_party.clone(),
+            role: KeyRole::Documents,
+        })
+        .add(TrustedKey {
+            key: judge.verifying_key(),
+            party: received.requesting_party.clone(),
+            role: KeyRole::JudicialAuthority {
+                authority: "Amtsgericht Tiergarten".into(),
+                authority_type: AuthorityType::InvestigatingJudge,
+            },
+        });
+    // Signing is deterministic: the request signed again is the very request received, so the
+    // judge's validation of it is bound to the same digest.
+    let evaluate = |request: &EvidenceRequest, validated: bool| {
+        let signed = Signed::sign(request, &requesting_doc)?;
+        let validations = if validated {
+            vec![Signed::sign(&sample::validation(&signed, request), &judge)?]
+        } else {
+            Vec::new()
+        };
+        let intake = Intake::new(&signed, request, ack.received_at)
+            .with_log_index(0)
+            .with_validations(&validations);
+        Ok::<Trace, Error>(policy::evaluate(&agreement, &registry, &intake))
+    };
+    let trace = evaluate(&received, true)?;
+    let count = |v: Verdict| trace.results.iter().filter(|r| r.verdict == v).count();
+    println!(
+        "   policy under agreement {}: {} rules pass, {} fail, {} need review, {} do not apply → {}",
+        agreement.id,
+        count(Verdict::Pass),
+        count(Verdict::Fail),
+        count(Verdict::NeedsReview),
+        count(Verdict::NotApplicable),
+        policy::summary(&trace),
+    );
+    let decision = trace.decision(ack.received_at);
+    if let Outcome::Accept { conditions } = &decision.outcome {
+        for note in &conditions.notes {
+            println!("     condition: {note}");
+        }
+    }
+    let due = &decision.due;
+    if let (Some(release), Some(deliver)) = (due.release_not_before, due.deliver_by) {
+        println!(
+            "     release not before {release} (enforcing authority's window); deliver by {deliver}"
+        );
+    }
 
     // 3. It seals evidence to the requesting party.
     let len = args.mib * 1024 * 1024;
@@ -212,9 +273,46 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
         Ok(_) => println!("   altered request: decoded as another kind (unexpected)"),
         Err(e) => println!("   altered request: refused — {e}"),
     }
-    println!(
-        "\nThe two-node demo over QUIC, with the policy engine and the audit log, builds on this."
-    );
+    println!("6. what the policy engine does not let through:");
+    let show = |what: &str, request: &EvidenceRequest, validated: bool| {
+        let trace = evaluate(request, validated)?;
+        let first = trace
+            .results
+            .iter()
+            .find(|r| matches!(r.verdict, Verdict::Fail | Verdict::NeedsReview));
+        let decision = trace.decision(ack.received_at);
+        let outcome = match &decision.outcome {
+            Outcome::PendingReview { due_at, .. } => format!(
+                "{}; a reviewer decides by {due_at}",
+                policy::summary(&trace)
+            ),
+            Outcome::Incomplete { missing } => {
+                format!("returned incomplete ({} field(s))", missing.len())
+            }
+            Outcome::Refuse { .. } => "refused".to_owned(),
+            other => format!("{other:?}"),
+        };
+        match first {
+            Some(r) => println!("   {what}: {} — {}: {}", outcome, r.rule, r.explanation),
+            None => println!("   {what}: {outcome} (unexpected)"),
+        }
+        Ok::<(), Error>(())
+    };
+    show(
+        "traffic data without the judge's validation",
+        &received,
+        false,
+    )?;
+    let mut bulk = received.clone();
+    bulk.selectors.push(Selector::Keyword("ransomware".into()));
+    show("a keyword selector", &bulk, true)?;
+    let mut civil = received.clone();
+    civil.proceeding = Proceeding::Civil;
+    show("a civil case", &civil, true)?;
+    let mut vague = received.clone();
+    vague.offence.statute.clear();
+    show("no criminal provision named", &vague, true)?;
+    println!("\nThe two-node demo over QUIC, with the audit log and review queue, builds on this.");
     Ok(())
 }
 

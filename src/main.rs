@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod agreement;
 mod demo;
 
 /// evx — a secure channel for cross-border requests for electronic evidence.
@@ -24,12 +25,15 @@ enum Command {
     /// Walk through one request on this machine: sign and frame a request, seal evidence to the
     /// requesting party, open it for a declared purpose, and show what evx refuses.
     Demo(demo::Args),
+    /// Check agreement files, print an example agreement, or list the policy engine's rules.
+    Agreement(agreement::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
+        Command::Agreement(args) => agreement::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
