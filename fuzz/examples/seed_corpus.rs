@@ -9,9 +9,11 @@ use std::path::Path;
 use evx_protocol::canonical;
 use evx_protocol::crypto::{HpkeSecretKey, SigningKey};
 use evx_protocol::document::{
-    Acknowledgement, Decision, Document, Extension, LogEntryRef, MissingField, Outcome,
-    PreservationConfirmation, Receipt, RefusalGround, Signed, Withdrawal, WithdrawalReason,
+    Acknowledgement, AuthorityType, Decision, Document, DueDates, Extension, LogEntryRef,
+    MissingField, Outcome, PreservationConfirmation, Receipt, RefusalGround, ReviewDecision,
+    ReviewVerdict, Signed, Withdrawal, WithdrawalReason,
 };
+use evx_protocol::policy::{self, Agreement, Intake, KeyRole, Registry, TrustedKey};
 use evx_protocol::frame::{ErrorReport, Message};
 use evx_protocol::ids::{PackageId, RequestId, UnixTime};
 use evx_protocol::package::{MIN_CHUNK_SIZE, Sealer};
@@ -105,6 +107,11 @@ fn main() {
         outcome,
         trace_digest: Some([3; 32]),
         review_digest: None,
+        due: DueDates {
+            decide_by: Some(t.plus_secs(10 * 86_400)),
+            release_not_before: Some(t.plus_secs(10 * 86_400)),
+            ..DueDates::default()
+        },
     });
     let preservation = PreservationConfirmation {
         v: 1,
@@ -139,6 +146,56 @@ fn main() {
         log_entry: Some(log_entry),
     };
 
+    // The policy engine: the request evaluated under both example agreements, with its trace
+    // and a review of it.
+    let signed_request = Signed::sign(&request, &key).expect("sample request signs");
+    let validation = sample::validation(&signed_request, &request);
+    let mut registry = Registry::new();
+    registry.add(TrustedKey {
+        key: key.verifying_key(),
+        party: request.requesting_party.clone(),
+        role: KeyRole::JudicialAuthority {
+            authority: "Amtsgericht Tiergarten".into(),
+            authority_type: AuthorityType::InvestigatingJudge,
+        },
+    });
+    let canonical_request = canonical::encode(&request);
+    for (i, (name, text)) in policy::examples::ALL.iter().enumerate() {
+        write("policy", &format!("agreement-{name}"), &[&[0u8], text.as_bytes()].concat());
+        let selector = 1 | (i as u8) << 1;
+        write(
+            "policy",
+            &format!("request-under-{name}"),
+            &[&[selector], &canonical_request[..]].concat(),
+        );
+        let agreement = Agreement::from_toml(text, name).expect("shipped examples load");
+        let intake = Intake::new(&signed_request, &request, t).with_log_index(1);
+        let trace = policy::evaluate(&agreement, &registry, &intake);
+        write(
+            "documents",
+            &format!("trace-{name}"),
+            &[&[13u8], &trace.encode()[..]].concat(),
+        );
+        let review = ReviewDecision {
+            v: 1,
+            request_id: id,
+            trace_digest: trace.digest(),
+            reviewer: "J. Murphy, legal unit".into(),
+            decided_at: t.plus_secs(86_400),
+            verdict: ReviewVerdict::Partial {
+                categories: vec![request.categories[0]],
+            },
+            grounds: vec![RefusalGround {
+                code: "reviewer".into(),
+                legal_source: "Budapest Art. 27(6)".into(),
+                explanation: "traffic data only after validation".into(),
+            }],
+            onward_authorised: Vec::new(),
+            note: "partial".into(),
+        };
+        document(12, &review, &key);
+    }
+
     let messages = [
         Message::Request(Signed::decode(&document(0, &request, &key)).expect("own encoding")),
         Message::Acknowledgement(Signed::decode(&document(1, &ack, &key)).expect("own")),
@@ -148,6 +205,7 @@ fn main() {
         Message::Extension(Signed::decode(&document(4, &extension, &key)).expect("own")),
         Message::Withdrawal(Signed::decode(&document(5, &withdrawal, &key)).expect("own")),
         Message::Receipt(Signed::decode(&document(6, &receipt, &key)).expect("own")),
+        Message::Validation(Signed::decode(&document(11, &validation, &key)).expect("own")),
         Message::Error(ErrorReport::new(400, "bad request")),
     ];
     for (i, m) in messages.iter().enumerate() {
