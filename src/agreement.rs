@@ -103,17 +103,30 @@ fn snake(s: &str) -> String {
     out
 }
 
-/// A summary an operator can check against the treaty text.
+/// Text from the file as it may be shown on a terminal: control characters (escape sequences
+/// included) become `?`.
+fn shown(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+/// A summary an operator can check against the treaty text. Settings that relax a safeguard
+/// are called out with `!`.
 pub(crate) fn describe(a: &Agreement) -> String {
     let digest: String = a.digest()[..8].iter().map(|b| format!("{b:02x}")).collect();
-    let mut s = format!("  agreement {} — {} (digest {digest}…)\n", a.id, a.title);
+    let mut s = format!(
+        "  agreement {} — {} (digest {digest}…)\n",
+        shown(&a.id),
+        shown(&a.title)
+    );
     for p in &a.parties {
         let dp = &p.data_protection;
         s += &format!(
             "  party {} ({}), {}: retention {}, onward transfer {}\n",
             p.id,
             p.state,
-            p.name,
+            shown(&p.name),
             dp.retention_days
                 .map_or_else(|| "not fixed".to_owned(), |d| format!("{d} days")),
             snake(&format!("{:?}", dp.onward_transfer)),
@@ -143,11 +156,32 @@ pub(crate) fn describe(a: &Agreement) -> String {
             }
         );
     }
+    let dc = &a.dual_criminality;
     s += &format!(
-        "  dual criminality: {} offence code(s), required for {}\n",
-        a.dual_criminality.offences.len(),
-        list(&a.dual_criminality.required_for)
+        "  dual criminality: {} offence code(s), required for {}; listed offences exempt from {} months\n",
+        dc.offences.len(),
+        list(&dc.required_for),
+        dc.listed_min_penalty_months
     );
+    if dc.required_for_preservation {
+        s += "  dual criminality also required for preservation (Art. 29(4) reservation)\n";
+    }
+    for (name, rule) in [
+        ("traffic", &a.categories.traffic),
+        ("content", &a.categories.content),
+    ] {
+        if rule.ict_listed_exempt {
+            s += &format!(
+                "  ! {name}: offences marked ict_listed meet the penalty threshold whatever their penalty\n"
+            );
+        }
+    }
+    if a.deadlines.notification_wait_days > 0 {
+        s += &format!(
+            "  notified orders wait {} days before release\n",
+            a.deadlines.notification_wait_days
+        );
+    }
     s += &format!(
         "  selectors: at most {}, over at most {} days (real time {} days)\n",
         a.selectors.max_count, a.selectors.max_time_range_days, a.selectors.max_real_time_days
@@ -160,13 +194,35 @@ pub(crate) fn describe(a: &Agreement) -> String {
     let e = &a.emergency;
     s += &if e.allowed {
         format!(
-            "  emergency: allowed; before validation only {}; validation due in {} h\n",
+            "  emergency: allowed; before validation only {}{}; validation due in {} h\n",
             list(&e.unvalidated_categories),
+            if e.unvalidated_preservation {
+                " and preservation of any category"
+            } else {
+                ""
+            },
             e.validation_due_hours
         )
     } else {
         "  emergency: not provided for\n".to_owned()
     };
+    if let Some(u) = &a.transfers.umbrella_agreement {
+        s += &format!(
+            "  ! umbrella agreement {}: replaces the item-by-item check of the recipient's profile\n",
+            shown(u)
+        );
+    }
+    if !a.transfers.preauthorised_onward.is_empty() {
+        s += &format!(
+            "  ! onward transfer pre-authorised to: {}\n",
+            a.transfers
+                .preauthorised_onward
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     s += &format!(
         "  review: political offences {}, other sensitive {}; automatic refusals: {}\n",
         a.sensitive_offences.political.len(),
@@ -178,7 +234,10 @@ pub(crate) fn describe(a: &Agreement) -> String {
         }
     );
     s += &if a.transfers.suspended {
-        format!("  TRANSFERS SUSPENDED: {}\n", a.transfers.suspension_reason)
+        format!(
+            "  TRANSFERS SUSPENDED: {}\n",
+            shown(&a.transfers.suspension_reason)
+        )
     } else {
         "  transfers: not suspended\n".to_owned()
     };

@@ -14,7 +14,7 @@ use evx_protocol::frame::Message;
 use evx_protocol::ids::{CaseId, RequestId, UnixTime};
 use evx_protocol::package::{PackageReader, Sealer, VerifyOnly};
 use evx_protocol::policy::{
-    self, Agreement, Intake, KeyRole, Registry, Trace, TrustedKey, Verdict,
+    self, Agreement, Channel, Intake, KeyRole, Registry, Trace, TrustedKey, Verdict,
 };
 use evx_protocol::purpose::{DeclaredPurpose, Purpose};
 use evx_protocol::sample;
@@ -22,8 +22,8 @@ use evx_protocol::sample;
 /// Options of `evx demo`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Size of the evidence package to seal and open, in MiB.
-    #[arg(long, default_value_t = 64)]
+    /// Size of the evidence package to seal and open, in MiB (at most 1 TiB).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(0..=1 << 20))]
     mib: u64,
 }
 
@@ -118,7 +118,7 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
         } else {
             Vec::new()
         };
-        let intake = Intake::new(&signed, request, ack.received_at)
+        let intake = Intake::new(&signed, request, ack.received_at, Channel::MUTUAL_TLS)
             .with_log_index(0)
             .with_validations(&validations);
         Ok::<Trace, Error>(policy::evaluate(&agreement, &registry, &intake))
@@ -134,21 +134,35 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
         count(Verdict::NotApplicable),
         policy::summary(&trace),
     );
-    let decision = trace.decision(ack.received_at);
-    if let Outcome::Accept { conditions } = &decision.outcome {
-        for note in &conditions.notes {
-            println!("     condition: {note}");
-        }
+    let decision = trace
+        .decision(ack.received_at)
+        .ok_or("the engine could not decide the sample request")?;
+    let Outcome::Accept { conditions } = &decision.outcome else {
+        return Err(format!(
+            "the sample request was not accepted ({}); nothing is sealed",
+            policy::summary(&trace)
+        )
+        .into());
+    };
+    for note in &conditions.notes {
+        println!("     condition: {note}");
     }
-    let due = &decision.due;
-    if let (Some(release), Some(deliver)) = (due.release_not_before, due.deliver_by) {
-        println!(
-            "     release not before {release} (enforcing authority's window); deliver by {deliver}"
-        );
+    if let Some(release) = decision.due.release_not_before {
+        return Err(format!(
+            "release is held until {release} (the enforcing authority's window); nothing is \
+             sealed before then"
+        )
+        .into());
+    }
+    if let Some(deliver) = decision.due.deliver_by {
+        println!("     deliver by {deliver}");
     }
 
     // 3. It seals evidence to the requesting party.
-    let len = args.mib * 1024 * 1024;
+    let len = args
+        .mib
+        .checked_mul(1024 * 1024)
+        .ok_or("--mib is too large")?;
     let subscriber =
         b"{\"account\":\"k.lenz\",\"name\":\"K. Lenz\",\"since\":\"2024-02-11\"}\n".to_vec();
     let items = vec![
@@ -280,7 +294,10 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
             .results
             .iter()
             .find(|r| matches!(r.verdict, Verdict::Fail | Verdict::NeedsReview));
-        let decision = trace.decision(ack.received_at);
+        let Some(decision) = trace.decision(ack.received_at) else {
+            println!("   {what}: not decided — {}", policy::summary(&trace));
+            return Ok(());
+        };
         let outcome = match &decision.outcome {
             Outcome::PendingReview { due_at, .. } => format!(
                 "{}; a reviewer decides by {due_at}",

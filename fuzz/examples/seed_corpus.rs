@@ -13,10 +13,10 @@ use evx_protocol::document::{
     MissingField, Outcome, PreservationConfirmation, Receipt, RefusalGround, ReviewDecision,
     ReviewVerdict, Signed, Withdrawal, WithdrawalReason,
 };
-use evx_protocol::policy::{self, Agreement, Intake, KeyRole, Registry, TrustedKey};
 use evx_protocol::frame::{ErrorReport, Message};
 use evx_protocol::ids::{PackageId, RequestId, UnixTime};
 use evx_protocol::package::{MIN_CHUNK_SIZE, Sealer};
+use evx_protocol::policy::{self, Agreement, Channel, Intake, KeyRole, Registry, TrustedKey};
 use evx_protocol::purpose::Conditions;
 use evx_protocol::sample;
 use rand_chacha::ChaCha20Rng;
@@ -161,15 +161,25 @@ fn main() {
     });
     let canonical_request = canonical::encode(&request);
     for (i, (name, text)) in policy::examples::ALL.iter().enumerate() {
-        write("policy", &format!("agreement-{name}"), &[&[0u8], text.as_bytes()].concat());
-        let selector = 1 | (i as u8) << 1;
+        write(
+            "policy",
+            &format!("agreement-{name}"),
+            &[&[0u8], text.as_bytes()].concat(),
+        );
+        write(
+            "policy",
+            &format!("sample-under-{name}"),
+            &[&[2u8], text.as_bytes()].concat(),
+        );
+        let selector = 1 | (i as u8) << 2;
         write(
             "policy",
             &format!("request-under-{name}"),
             &[&[selector], &canonical_request[..]].concat(),
         );
         let agreement = Agreement::from_toml(text, name).expect("shipped examples load");
-        let intake = Intake::new(&signed_request, &request, t).with_log_index(1);
+        let intake =
+            Intake::new(&signed_request, &request, t, Channel::MUTUAL_TLS).with_log_index(1);
         let trace = policy::evaluate(&agreement, &registry, &intake);
         write(
             "documents",

@@ -1,14 +1,18 @@
-//! The policy engine: any agreement text loads or is refused without a panic, and any request
-//! that decodes evaluates to a trace that round-trips — never a panic.
+//! The policy engine: any agreement text loads or is refused without a panic, and evaluation —
+//! of any decodable request under the example agreements, or of the sample request under any
+//! agreement that loads — never panics, gives a trace that round-trips, and a decision that
+//! can always be signed.
 
 #![no_main]
 
 use std::sync::LazyLock;
 
 use evx_protocol::canonical;
-use evx_protocol::document::EvidenceRequest;
-use evx_protocol::ids::{KeyId, UnixTime};
-use evx_protocol::policy::{self, Agreement, Channel, Intake, Registry, Trace};
+use evx_protocol::crypto::SigningKey;
+use evx_protocol::document::{EvidenceRequest, Signed};
+use evx_protocol::ids::{KeyId, RequestId, UnixTime};
+use evx_protocol::policy::{self, Agreement, Channel, Intake, PrivilegedList, Registry, Trace};
+use evx_protocol::sample;
 use libfuzzer_sys::fuzz_target;
 
 static AGREEMENTS: LazyLock<Vec<Agreement>> = LazyLock::new(|| {
@@ -18,31 +22,52 @@ static AGREEMENTS: LazyLock<Vec<Agreement>> = LazyLock::new(|| {
         .collect()
 });
 
-fuzz_target!(|data: &[u8]| {
-    let Some((&selector, rest)) = data.split_first() else {
-        return;
-    };
-    if selector & 1 == 0 {
-        let _ = Agreement::from_toml(&String::from_utf8_lossy(rest), "fuzz.toml");
-        return;
-    }
-    let Ok(request) = canonical::decode::<EvidenceRequest>("request", rest) else {
-        return;
-    };
-    let agreement = &AGREEMENTS[usize::from(selector >> 1) % AGREEMENTS.len()];
+static KEY: LazyLock<SigningKey> = LazyLock::new(|| SigningKey::from_seed(&[7; 32]));
+
+fn evaluate(agreement: &Agreement, request: &EvidenceRequest, received_at: UnixTime) {
+    // The request's own selectors double as a privileged list, to exercise the matching.
+    let privileged = PrivilegedList::new(&request.selectors);
     let intake = Intake {
-        request: &request,
+        request,
         request_digest: [0; 32],
         signer: KeyId([0; 32]),
-        received_at: UnixTime(u64::from(selector) << 28),
+        received_at,
         channel: Channel::MUTUAL_TLS,
         log_index: Some(0),
         validations: &[],
         flags: &[],
-        privileged: &[],
+        privileged: &privileged,
     };
     let trace = policy::evaluate(agreement, &Registry::new(), &intake);
     let bytes = trace.encode();
     assert_eq!(Trace::decode(&bytes).expect("own trace decodes"), trace);
-    let _ = trace.decision(UnixTime(1));
+    if let Some(decision) = trace.decision(UnixTime(1)) {
+        Signed::sign(&decision, &KEY).expect("every decision fits its size limit");
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
+    let received_at = UnixTime(u64::from(selector) << 28);
+    match selector & 3 {
+        0 => {
+            let _ = Agreement::from_toml(&String::from_utf8_lossy(rest), "fuzz.toml");
+        }
+        2 => {
+            if let Ok(agreement) = Agreement::from_toml(&String::from_utf8_lossy(rest), "fuzz.toml")
+            {
+                let request = sample::production_request(RequestId([1; 16]));
+                evaluate(&agreement, &request, received_at);
+            }
+        }
+        _ => {
+            let Ok(request) = canonical::decode::<EvidenceRequest>("request", rest) else {
+                return;
+            };
+            let agreement = &AGREEMENTS[usize::from(selector >> 2) % AGREEMENTS.len()];
+            evaluate(agreement, &request, received_at);
+        }
+    }
 });

@@ -12,7 +12,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use evx_protocol::crypto::SigningKey;
 use evx_protocol::document::{AuthorityType, Signed};
 use evx_protocol::ids::RequestId;
-use evx_protocol::policy::{self, Agreement, Intake, KeyRole, Registry, TrustedKey};
+use evx_protocol::policy::{self, Agreement, Channel, Intake, KeyRole, Registry, TrustedKey};
 use evx_protocol::sample;
 
 fn bench(c: &mut Criterion) {
@@ -38,7 +38,7 @@ fn bench(c: &mut Criterion) {
     let signed = Signed::sign(&request, &police).unwrap();
     let validation = [Signed::sign(&sample::validation(&signed, &request), &judge).unwrap()];
     let received = sample::SAMPLE_TIME.plus_secs(60);
-    let intake = Intake::new(&signed, &request, received).with_log_index(1);
+    let intake = Intake::new(&signed, &request, received, Channel::MUTUAL_TLS).with_log_index(1);
     let validated = intake.clone().with_validations(&validation);
     assert_eq!(
         policy::evaluate(&agreement, &registry, &validated).proposal,

@@ -20,7 +20,9 @@ use evx_protocol::document::{
     AuthorityType, DataCategory, EvidenceRequest, Instrument, JudicialValidation, Selector, Signed,
 };
 use evx_protocol::ids::RequestId;
-use evx_protocol::policy::{self, Agreement, Intake, KeyRole, Proposal, Registry, TrustedKey};
+use evx_protocol::policy::{
+    self, Agreement, Channel, Intake, KeyRole, Proposal, Registry, TrustedKey,
+};
 use evx_protocol::sample;
 
 /// The requesting party's document key and the judge's key: fixed seeds.
@@ -157,7 +159,7 @@ fn main() {
         } else {
             Vec::new()
         };
-        let intake = Intake::new(&signed, &case.request, received)
+        let intake = Intake::new(&signed, &case.request, received, Channel::MUTUAL_TLS)
             .with_log_index(5)
             .with_validations(&validations);
         let trace = policy::evaluate(&agreement, &registry, &intake);
@@ -167,6 +169,7 @@ fn main() {
             Proposal::Refuse { .. } => "refuse",
             Proposal::Partial { .. } => "partial",
             Proposal::Review { .. } => "review",
+            _ => "blocked",
         };
         let mut head = vec![
             format!("comment: {}", case.comment),

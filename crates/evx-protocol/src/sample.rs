@@ -85,10 +85,12 @@ pub fn production_request(request_id: RequestId) -> EvidenceRequest {
         },
         onward_transfer: OnwardTransfer::DenyWithoutAuthorisation,
         preservation_ref: None,
-        notification_ref: Some("IE-DPP/EIO-NOTIF/2026/0173".into()),
+        // Offence in Germany, suspect living there: no notification of the enforcing
+        // authority (EU Art. 8(2)), so no waiting window before release.
+        notification_ref: None,
         territory: Territory {
             offence_in_issuing_state: true,
-            person_resides_in_issuing_state: Some(false),
+            person_resides_in_issuing_state: Some(true),
         },
         protected_status: Vec::new(),
     }

@@ -390,6 +390,7 @@ pub struct SensitiveOffences {
 
 /// Why an agreement could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AgreementError {
     /// The text is not TOML of the agreement's shape.
     #[error("{origin}: {message}")]
@@ -537,6 +538,15 @@ impl Agreement {
             (&self.sensitive_offences.other, "other"),
         ] {
             for code in list {
+                if self.offence(code).is_none() {
+                    return bad(
+                        &format!("sensitive_offences.{name}"),
+                        &format!(
+                            "codes of the dual_criminality.offences table; `{code}` is not one \
+                             (a misspelt code would let the offence through unreviewed)"
+                        ),
+                    );
+                }
                 if self.offence(code).is_some_and(|o| o.fiscal) {
                     return bad(
                         &format!("sensitive_offences.{name}"),
@@ -580,6 +590,40 @@ impl Agreement {
                 "a number of hours greater than 0 when emergencies are allowed",
             );
         }
+        if self.dual_criminality.listed_min_penalty_months == 0 {
+            return bad(
+                "dual_criminality.listed_min_penalty_months",
+                "a number of months greater than 0 (Reg. (EU) 2023/1543 Art. 12(1)(d): 36)",
+            );
+        }
+        let notified = [
+            &self.categories.subscriber,
+            &self.categories.identification,
+            &self.categories.traffic,
+            &self.categories.content,
+        ]
+        .iter()
+        .any(|r| r.notify_enforcing_authority);
+        if notified && self.deadlines.notification_wait_days == 0 {
+            return bad(
+                "deadlines.notification_wait_days",
+                "a number of days greater than 0 when a category notifies the enforcing \
+                 authority: its window to refuse (Reg. (EU) 2023/1543 Art. 10(2): 10)",
+            );
+        }
+        if self.instruments.contains(&Instrument::EuEEvidence)
+            && self
+                .emergency
+                .unvalidated_categories
+                .iter()
+                .any(|c| matches!(c, DataCategory::Traffic | DataCategory::Content))
+        {
+            return bad(
+                "emergency.unvalidated_categories",
+                "only subscriber and identification under Reg. (EU) 2023/1543 Art. 4(5): traffic \
+                 and content data need a judicial order or validation first",
+            );
+        }
         if self.preservation.initial_days == 0 {
             return bad(
                 "preservation.initial_days",
@@ -606,6 +650,16 @@ impl Agreement {
             }
         }
         for (i, g) in self.automatic_refusals.iter().enumerate() {
+            if super::rule::CATEGORY_SCOPED_GROUNDS.contains(&g.as_str()) {
+                return bad(
+                    &format!("automatic_refusals[{i}]"),
+                    &format!(
+                        "a ground that concerns the whole request; `{g}` can concern single \
+                         data categories, where partial execution comes before refusal \
+                         (Budapest Art. 27(6)), which needs a reviewer"
+                    ),
+                );
+            }
             if !super::rule::AUTOMATIC_GROUNDS.contains(&g.as_str()) {
                 return bad(
                     &format!("automatic_refusals[{i}]"),

@@ -49,11 +49,53 @@ fn not_applicable(rule: RuleId, e: impl Into<String>) -> RuleResult {
     result(rule, Verdict::NotApplicable, e.into())
 }
 
-fn incomplete(rule: RuleId, missing: Vec<MissingField>) -> RuleResult {
-    let fields: Vec<&str> = missing.iter().map(|m| m.field.as_str()).collect();
+/// The most entries a result lists; the rest are counted. A hostile request with thousands
+/// of bad selectors must not inflate the trace, or the decision beyond what can be signed.
+pub(super) const MAX_LISTED: usize = 16;
+
+/// Joins at most [`MAX_LISTED`] items, then says how many more there are.
+pub(super) fn capped(items: &[String], sep: &str) -> String {
+    let mut s = items
+        .iter()
+        .take(MAX_LISTED)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(sep);
+    if items.len() > MAX_LISTED {
+        s.push_str(&format!("{sep}and {} more", items.len() - MAX_LISTED));
+    }
+    s
+}
+
+fn incomplete(rule: RuleId, mut missing: Vec<MissingField>) -> RuleResult {
+    let total = missing.len();
+    if total > MAX_LISTED {
+        missing.truncate(MAX_LISTED);
+        missing.push(field(
+            "…",
+            format!(
+                "{} more field(s) of the same kind; correct those listed and the rest before \
+                 sending again",
+                total - MAX_LISTED
+            ),
+        ));
+    }
+    let mut fields: Vec<&str> = missing
+        .iter()
+        .take(MAX_LISTED)
+        .map(|m| m.field.as_str())
+        .collect();
+    fields.dedup();
+    let mut listed = fields.join(", ");
+    if total > MAX_LISTED {
+        listed.push_str(&format!(", and {} more", total - MAX_LISTED));
+    }
     RuleResult {
-        missing: missing.clone(),
-        ..fail(rule, format!("to supply or correct: {}", fields.join(", ")))
+        missing,
+        ..fail(
+            rule,
+            format!("{total} field(s) to supply or correct: {listed}"),
+        )
     }
 }
 
@@ -103,6 +145,20 @@ fn provides(instrument: Instrument, t: RequestType) -> bool {
     }
 }
 
+/// Whether an instrument provides for a data category in a request type: disclosure of
+/// preserved traffic data is of traffic data only (Budapest Art. 30); the Second Protocol's
+/// direct and give-effect orders reach subscriber and traffic data, not content (CETS 224
+/// Arts 7–8).
+fn provides_category(instrument: Instrument, t: RequestType, category: DataCategory) -> bool {
+    match (instrument, t) {
+        (_, RequestType::PreservedTrafficDisclosure) => category == DataCategory::Traffic,
+        (Instrument::BudapestSecondProtocol, RequestType::Production) => {
+            category != DataCategory::Content
+        }
+        _ => true,
+    }
+}
+
 /// Rule 1.
 pub(super) fn instrument(c: &Ctx<'_>) -> RuleResult {
     let id = RuleId::Instrument;
@@ -142,6 +198,24 @@ pub(super) fn instrument(c: &Ctx<'_>) -> RuleResult {
                 instrument_name(r.instrument),
                 request_type_name(r.request_type)
             ),
+        );
+    }
+    let outside: Vec<DataCategory> = c
+        .categories
+        .iter()
+        .copied()
+        .filter(|&cat| !provides_category(r.instrument, r.request_type, cat))
+        .collect();
+    if !outside.is_empty() {
+        return fail_for(
+            id,
+            format!(
+                "a {} request under {} does not reach {} data",
+                request_type_name(r.request_type),
+                instrument_name(r.instrument),
+                names(&outside)
+            ),
+            outside,
         );
     }
     pass(
@@ -363,10 +437,15 @@ pub(super) fn penalty(c: &Ctx<'_>) -> RuleResult {
 pub(super) fn dual_criminality(c: &Ctx<'_>) -> RuleResult {
     let id = RuleId::DualCriminality;
     let dc = &c.agreement.dual_criminality;
-    if c.request.request_type == RequestType::Preservation && !dc.required_for_preservation {
+    let preservation = matches!(
+        c.request.request_type,
+        RequestType::Preservation | RequestType::PreservedTrafficDisclosure
+    );
+    if preservation && !dc.required_for_preservation {
         return not_applicable(
             id,
-            "not required for preservation (Budapest Art. 29(3)); no Art. 29(4) reservation",
+            "not required for preservation or disclosure of preserved traffic data (Budapest \
+             Arts 29(3), 30(2)); no Art. 29(4) reservation",
         );
     }
     let concerned: Vec<DataCategory> = c
@@ -382,34 +461,40 @@ pub(super) fn dual_criminality(c: &Ctx<'_>) -> RuleResult {
     match c.agreement.offence(&o.code) {
         Some(e) if e.criminal_in_both => pass(
             id,
-            format!("`{}` ({}) is criminal in both parties", o.code, e.conduct),
+            format!("`{}` ({}) is criminal in both parties", e.code, e.conduct),
         ),
         Some(e) if e.listed && o.max_penalty_months >= dc.listed_min_penalty_months => pass(
             id,
             format!(
                 "`{}` is a listed category with a maximum penalty of at least {} months: \
                  dual criminality is not verified (Reg. (EU) 2023/1543 Art. 12(1)(d))",
-                o.code, dc.listed_min_penalty_months
+                e.code, dc.listed_min_penalty_months
             ),
         ),
         Some(e) => fail_for(
             id,
             format!(
                 "the agreement records `{}` ({}) as not criminal in the requested party",
-                o.code, e.conduct
+                e.code, e.conduct
             ),
             concerned,
         ),
         None => fail_for(
             id,
             format!(
-                "offence code `{}` is not in the agreement's dual-criminality table; the \
-                 requested party cannot establish that the conduct is criminal in both",
-                o.code
+                "the offence code ({} bytes) is not in the agreement's dual-criminality table; \
+                 the requested party cannot establish that the conduct is criminal in both",
+                o.code.len()
             ),
             concerned,
         ),
     }
+}
+
+/// The form the agreement's loader requires of offence codes, bounded so that a code can
+/// never carry a free-text payload.
+fn offence_code_form(code: &str) -> bool {
+    (1..=64).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// Rule 6.
@@ -439,9 +524,9 @@ pub(super) fn required_fields(c: &Ctx<'_>) -> RuleResult {
         "how to reach the issuing authority about the request",
     );
     need(
-        filled(&r.offence.code),
+        offence_code_form(&r.offence.code),
         "offence.code",
-        "the offence code of the agreement's table",
+        "the offence code of the agreement's table: 1 to 64 printable ASCII characters, no spaces",
     );
     need(
         filled(&r.offence.statute),
@@ -499,6 +584,12 @@ pub(super) fn required_fields(c: &Ctx<'_>) -> RuleResult {
             r.time_range.to > r.time_range.from,
             "time_range",
             "a collection window of some length",
+        );
+        need(
+            r.time_range.from.plus_secs(CLOCK_SKEW_SECS) >= now,
+            "time_range.from",
+            "a collection window that starts no earlier than receipt: past data are stored data, \
+             asked for by a production request",
         );
     }
     if r.request_type == RequestType::PreservedTrafficDisclosure {
@@ -570,7 +661,7 @@ pub(super) fn particularity(c: &Ctx<'_>) -> RuleResult {
     } else {
         fail(
             id,
-            format!("bulk collection is out of scope: {}", bulk.join("; ")),
+            format!("bulk collection is out of scope: {}", capped(&bulk, "; ")),
         )
     }
 }
@@ -756,18 +847,21 @@ pub(super) fn notification(c: &Ctx<'_>) -> RuleResult {
             id,
             format!("enforcing authority notified for {}", names(&cats)),
         ),
-        _ => incomplete(
-            id,
-            vec![field(
-                "notification_ref",
-                format!(
-                    "the reference of the notification to the enforcing authority, required for \
+        _ => RuleResult {
+            categories: cats.clone(),
+            ..incomplete(
+                id,
+                vec![field(
+                    "notification_ref",
+                    format!(
+                        "the reference of the notification to the enforcing authority, required for \
                      {} unless the offence was committed in the issuing state and the person \
                      lives there",
-                    names(&cats)
-                ),
-            )],
-        ),
+                        names(&cats)
+                    ),
+                )],
+            )
+        },
     }
 }
 
@@ -853,6 +947,15 @@ pub(super) fn emergency_scope(c: &Ctx<'_>) -> RuleResult {
 /// Rule 13.
 pub(super) fn channel(c: &Ctx<'_>) -> RuleResult {
     let id = RuleId::Channel;
+    if c.requesting.is_none() {
+        return fail(
+            id,
+            format!(
+                "{} is not a party to agreement {}: there is no one to answer",
+                c.request.requesting_party, c.agreement.id
+            ),
+        );
+    }
     if !c.intake.channel.mutual_tls || !c.intake.channel.encrypted {
         return fail(
             id,

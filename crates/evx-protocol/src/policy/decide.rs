@@ -1,8 +1,9 @@
 //! From a trace to a signed-ready [`Decision`]: alone where the engine may decide, or on a
 //! reviewer's signed [`ReviewDecision`].
 
+use super::agreement::Agreement;
 use super::registry::{KeyRole, Registry};
-use super::rule::{Proposal, RuleId, Trace, Verdict};
+use super::rule::{Proposal, RuleClass, RuleId, Trace, Verdict};
 use crate::document::{
     Decision, DocumentError, EvidenceRequest, Outcome, ReviewDecision, ReviewVerdict, Signed,
 };
@@ -12,9 +13,11 @@ use crate::purpose::OnwardTransfer;
 impl Trace {
     /// The decision the engine may take alone: acceptance, a request for information, or an
     /// automatic refusal. Anything else is [`Outcome::PendingReview`] until a reviewer decides
-    /// (see [`finalize`]): no adverse decision rests on the engine alone.
-    pub fn decision(&self, decided_at: UnixTime) -> Decision {
+    /// (see [`finalize`]): no adverse decision rests on the engine alone. `None` when a
+    /// precondition is not met ([`Proposal::Blocked`]): then nothing may be sent at all.
+    pub fn decision(&self, decided_at: UnixTime) -> Option<Decision> {
         let outcome = match &self.proposal {
+            Proposal::Blocked { .. } => return None,
             Proposal::Accept => Outcome::Accept {
                 conditions: self.conditions.clone(),
             },
@@ -37,7 +40,7 @@ impl Trace {
                 }
             }
         };
-        Decision {
+        Some(Decision {
             v: 1,
             request_id: self.request_id,
             decided_at,
@@ -45,12 +48,13 @@ impl Trace {
             trace_digest: Some(self.digest()),
             review_digest: None,
             due: self.due,
-        }
+        })
     }
 }
 
 /// Why a review decision cannot be applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReviewError {
     /// The signing key is not in the registry.
     #[error("review signed by key {0}, which the registry does not list; add the reviewer's key")]
@@ -114,21 +118,70 @@ pub enum ReviewError {
          neither party's profile prohibits it"
     )]
     OnwardNotAllowed,
-    /// The request is not yet recorded in the audit log.
-    #[error("the request is not recorded in the audit log; record it and evaluate again")]
-    NotRecorded,
+    /// A precondition failed: nothing may be decided until the node has met it.
+    #[error("{rule} is not met ({explanation}); meet it and evaluate again")]
+    Precondition {
+        /// The rule.
+        rule: RuleId,
+        /// Its explanation.
+        explanation: String,
+    },
+    /// The trace was made under another version of the agreement than the one in force.
+    #[error(
+        "the trace was evaluated under another version of agreement {agreement}; evaluate the \
+         request again under the agreement in force and review the new trace"
+    )]
+    OtherAgreement {
+        /// The agreement's id.
+        agreement: String,
+    },
+    /// The signed request given is not the one the trace was made for.
+    #[error("the signed request is not the one the trace was made for (its digest differs)")]
+    OtherRequestBytes,
+    /// The request's signature does not verify against the registry.
+    #[error("the request's signer is not a registered document key, or the signature is bad")]
+    RequestNotAuthentic,
+    /// A safeguard the law makes mandatory failed: a reviewer may refuse or postpone, not
+    /// release.
+    #[error(
+        "{rule} failed and is mandatory ({explanation}); a reviewer may refuse or postpone, but \
+         not release"
+    )]
+    Mandatory {
+        /// The rule.
+        rule: RuleId,
+        /// Its explanation.
+        explanation: String,
+    },
 }
 
-/// The final decision on a reviewed request. Checks that a reviewer registered for the
-/// requested party signed the review, over this trace and this request; the decision cites
-/// the review by its digest.
+/// The final decision on a reviewed request. Checks that the trace was made under `agreement`
+/// as it stands and for exactly `signed_request`; that a reviewer registered for the requested
+/// party signed the review, over this trace; that nothing a mandatory safeguard refused is
+/// released (see [`RuleId::reviewer_may_override`]); and builds the decision, which cites the
+/// review by its digest.
 pub fn finalize(
     trace: &Trace,
-    request: &EvidenceRequest,
+    agreement: &Agreement,
+    signed_request: &Signed<EvidenceRequest>,
     review: &Signed<ReviewDecision>,
     registry: &Registry,
     decided_at: UnixTime,
 ) -> Result<Decision, ReviewError> {
+    if agreement.digest() != trace.agreement_digest {
+        return Err(ReviewError::OtherAgreement {
+            agreement: agreement.id.clone(),
+        });
+    }
+    if signed_request.digest() != trace.request_digest {
+        return Err(ReviewError::OtherRequestBytes);
+    }
+    let request = registry
+        .get(&signed_request.signer())
+        .filter(|k| k.role == KeyRole::Documents)
+        .and_then(|k| signed_request.verify(&k.key).ok())
+        .ok_or(ReviewError::RequestNotAuthentic)?;
+    let request = &request;
     let key_id = review.signer();
     let entry = registry
         .get(&key_id)
@@ -156,15 +209,60 @@ pub fn finalize(
             .result(rule)
             .is_some_and(|r| r.verdict == Verdict::Fail)
     };
-    if failed(RuleId::Audit) {
-        return Err(ReviewError::NotRecorded);
+    if let Some(r) = trace
+        .results
+        .iter()
+        .find(|r| r.verdict == Verdict::Fail && r.rule.class() == RuleClass::Precondition)
+    {
+        return Err(ReviewError::Precondition {
+            rule: r.rule,
+            explanation: r.explanation.clone(),
+        });
     }
     let releases = matches!(
         doc.verdict,
         ReviewVerdict::Approve | ReviewVerdict::Partial { .. }
     );
-    if releases && failed(RuleId::Suspension) {
+    if releases && (failed(RuleId::Suspension) || agreement.transfers.suspended) {
         return Err(ReviewError::Suspended);
+    }
+    if releases {
+        // Nothing is released for a category whose required fields were never asked for (the
+        // engine skips asking when it proposes partial execution without that category).
+        let released = |cats: &[crate::document::DataCategory]| match &doc.verdict {
+            ReviewVerdict::Partial { categories } => {
+                cats.is_empty() || categories.iter().any(|c| cats.contains(c))
+            }
+            _ => true,
+        };
+        if trace.results.iter().any(|r| {
+            r.verdict == Verdict::Fail
+                && r.rule.class() == RuleClass::Completeness
+                && released(&r.categories)
+        }) {
+            return Err(ReviewError::Incomplete);
+        }
+        // A mandatory safeguard that failed for the whole request blocks any release; one that
+        // failed for some categories blocks approval, and partial execution of those.
+        let mandatory = trace.results.iter().filter(|r| {
+            r.verdict == Verdict::Fail
+                && r.rule.class() == RuleClass::Safeguard
+                && !r.rule.reviewer_may_override()
+        });
+        for r in mandatory {
+            let blocks = match &doc.verdict {
+                ReviewVerdict::Partial { categories } => {
+                    r.categories.is_empty() || categories.iter().any(|c| r.categories.contains(c))
+                }
+                _ => true,
+            };
+            if blocks {
+                return Err(ReviewError::Mandatory {
+                    rule: r.rule,
+                    explanation: r.explanation.clone(),
+                });
+            }
+        }
     }
     if releases && matches!(trace.proposal, Proposal::Incomplete { .. }) {
         return Err(ReviewError::Incomplete);

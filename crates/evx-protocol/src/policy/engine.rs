@@ -13,6 +13,9 @@ use crate::ids::UnixTime;
 use crate::purpose::{Conditions, OnwardTransfer};
 
 const HOUR: u64 = 3600;
+/// The most judicial validations examined per request: each costs a signature check, and a
+/// request needs one.
+const MAX_VALIDATIONS: usize = 8;
 const DAY: u64 = 86_400;
 
 /// Everything a rule may read, computed once per evaluation.
@@ -64,7 +67,19 @@ impl<'a> Ctx<'a> {
     /// Checks each attached validation: a registered judicial key of the requesting party's
     /// state, a good signature, bound to this very request, and the type the registry records.
     fn verify_validations(&mut self) {
-        for (i, signed) in self.intake.validations.iter().enumerate() {
+        let attached = self.intake.validations.len();
+        if attached > MAX_VALIDATIONS {
+            self.validation_errors.push(format!(
+                "{attached} validations attached; at most {MAX_VALIDATIONS} are examined"
+            ));
+        }
+        for (i, signed) in self
+            .intake
+            .validations
+            .iter()
+            .take(MAX_VALIDATIONS)
+            .enumerate()
+        {
             let key_id = signed.signer();
             let key_hex = key_id.to_hex();
             let who = checks::short(&key_hex);
@@ -225,10 +240,11 @@ fn propose(c: &Ctx<'_>, results: &[RuleResult]) -> Proposal {
             .iter()
             .filter(move |r| r.verdict == Verdict::Fail && r.rule.class() == class)
     };
-    if let Some(r) = failed(RuleClass::Precondition).next() {
-        return Proposal::Review {
-            reasons: vec![format!("{}: {}", r.rule, r.explanation)],
-        };
+    let blocked: Vec<String> = failed(RuleClass::Precondition)
+        .map(|r| format!("{}: {}", r.rule, r.explanation))
+        .collect();
+    if !blocked.is_empty() {
+        return Proposal::Blocked { reasons: blocked };
     }
     let automatic: Vec<RefusalGround> = failed(RuleClass::Safeguard)
         .filter(|r| {
@@ -244,7 +260,18 @@ fn propose(c: &Ctx<'_>, results: &[RuleResult]) -> Proposal {
             automatic: true,
         };
     }
+    // Where partial execution is possible, fields that only the refused categories need are
+    // not asked for: the request goes ahead for the rest.
+    let partial = results
+        .iter()
+        .any(|r| r.rule == RuleId::PartialFirst && r.verdict == Verdict::NeedsReview);
+    let executable = checks::executable_categories(&c.categories, results);
     let missing: Vec<_> = failed(RuleClass::Completeness)
+        .filter(|r| {
+            !(partial
+                && !r.categories.is_empty()
+                && !r.categories.iter().any(|cat| executable.contains(cat)))
+        })
         .flat_map(|r| r.missing.iter().cloned())
         .collect();
     if !missing.is_empty() {
@@ -252,12 +279,9 @@ fn propose(c: &Ctx<'_>, results: &[RuleResult]) -> Proposal {
     }
     let grounds: Vec<RefusalGround> = failed(RuleClass::Safeguard).map(ground).collect();
     if !grounds.is_empty() {
-        let partial = results
-            .iter()
-            .any(|r| r.rule == RuleId::PartialFirst && r.verdict == Verdict::NeedsReview);
         if partial {
             return Proposal::Partial {
-                categories: checks::executable_categories(&c.categories, results),
+                categories: executable,
                 grounds,
             };
         }
@@ -403,5 +427,6 @@ pub fn summary(trace: &Trace) -> String {
             format!("proposed partial execution: {}", names(categories))
         }
         Proposal::Review { reasons } => format!("review: {} reason(s)", reasons.len()),
+        Proposal::Blocked { reasons } => format!("not decided: {} precondition(s)", reasons.len()),
     }
 }

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::document::{EvidenceRequest, JudicialValidation, Selector, Signed};
+use super::privileged::PrivilegedList;
+use crate::document::{EvidenceRequest, JudicialValidation, Signed};
 use crate::ids::{KeyId, UnixTime};
 
 /// How the request reached the node (rule 13). The transport layer fills it in.
@@ -26,6 +27,7 @@ impl Channel {
 /// a person must weigh (legal reference §4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Concern {
     /// Substantial grounds that the aim is prosecution or punishment, or that the person would
     /// be prejudiced, on grounds of sex, race, language, religion, nationality, ethnic origin
@@ -81,27 +83,30 @@ pub struct Intake<'a> {
     pub flags: &'a [ReviewFlag],
     /// Identifiers of privileged persons and the press (lawyers, journalists) that the
     /// requested party keeps: a request naming one goes to review.
-    pub privileged: &'a [Selector],
+    pub privileged: &'a PrivilegedList,
 }
 
 impl<'a> Intake<'a> {
-    /// An intake for a signed request received over mutual TLS at `received_at`, with nothing
-    /// attached: add validations, flags and the log index with the `with_*` methods.
+    /// An intake for a signed request received at `received_at` over `channel`, with nothing
+    /// attached: add validations, flags, the privileged list and the log index with the
+    /// `with_*` methods. `request` must be the document `signed` verified to; the digest and
+    /// signer are taken from `signed`, so they cannot disagree with it.
     pub fn new(
         signed: &Signed<EvidenceRequest>,
         request: &'a EvidenceRequest,
         received_at: UnixTime,
+        channel: Channel,
     ) -> Self {
         Self {
             request,
             request_digest: signed.digest(),
             signer: signed.signer(),
             received_at,
-            channel: Channel::MUTUAL_TLS,
+            channel,
             log_index: None,
             validations: &[],
             flags: &[],
-            privileged: &[],
+            privileged: &super::privileged::EMPTY,
         }
     }
 
@@ -124,7 +129,7 @@ impl<'a> Intake<'a> {
     }
 
     /// With the requested party's list of privileged identifiers.
-    pub fn with_privileged(mut self, privileged: &'a [Selector]) -> Self {
+    pub fn with_privileged(mut self, privileged: &'a PrivilegedList) -> Self {
         self.privileged = privileged;
         self
     }

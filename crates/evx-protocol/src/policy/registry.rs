@@ -12,6 +12,7 @@ use crate::ids::{KeyId, PartyId};
 
 /// What a key may sign.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum KeyRole {
     /// The party's own documents: requests, decisions, receipts.
     Documents,

@@ -17,6 +17,7 @@ use crate::purpose::Conditions;
 
 /// What a rule's failure means for the decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RuleClass {
     /// A required field is missing or malformed: the request is returned as incomplete, listing
     /// the fields (EU Annex III).
@@ -34,6 +35,7 @@ macro_rules! rules {
     ($( $(#[$doc:meta])* $variant:ident = $id:literal, $class:ident, $ground:expr, $source:literal, $title:literal; )*) => {
         /// A rule of the policy engine. See `docs/policy.md` for the full table.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
         pub enum RuleId {
             $( $(#[$doc])* $variant, )*
         }
@@ -142,7 +144,7 @@ rules! {
         "Reg. (EU) 2023/1543 Art. 4(5); CETS 224 Art. 9",
         "emergencies are provided for; unvalidated ones ask only for the allowed categories";
     /// Rule 13: mutually authenticated, encrypted channel; signer registered for the party.
-    Channel = "R13-authenticated-channel", Safeguard, Some("unauthenticated-channel"),
+    Channel = "R13-authenticated-channel", Precondition, None,
         "Budapest Art. 25(3); Reg. (EU) 2023/1543 Art. 19",
         "received over mutual TLS, signed by a document key registered for the requesting party";
     /// Rule 14: requested confidentiality can be kept.
@@ -219,6 +221,16 @@ rules! {
         "no death-penalty or free-speech use is flagged";
 }
 
+/// Grounds that can concern single categories: never automatic, because partial execution
+/// comes first and needs a reviewer.
+pub(crate) const CATEGORY_SCOPED_GROUNDS: &[&str] = &[
+    "unsupported-instrument",
+    "issuer-not-competent",
+    "below-penalty-threshold",
+    "no-dual-criminality",
+    "emergency-not-allowed",
+];
+
 /// Grounds the agreement may mark as automatic: the safeguard rules' grounds.
 pub(crate) const AUTOMATIC_GROUNDS: &[&str] = &[
     "unsupported-instrument",
@@ -232,11 +244,25 @@ pub(crate) const AUTOMATIC_GROUNDS: &[&str] = &[
     "purpose-not-allowed",
     "preservation-period-exceeded",
     "emergency-not-allowed",
-    "unauthenticated-channel",
     "transfers-suspended",
     "inadequate-data-protection",
     "no-retention-limit",
 ];
+
+impl RuleId {
+    /// Whether a reviewer may release data although this rule failed. The rules a reviewer may
+    /// override are the ones that rest on the requested party's own judgement or records — the
+    /// dual-criminality table may be incomplete, a limit may be exceeded for good reason, a
+    /// profile may be out of date — not the ones the law makes absolute: scope, competence,
+    /// seriousness, particularity, purpose, emergency limits, the preservation period and a
+    /// suspension.
+    pub fn reviewer_may_override(self) -> bool {
+        matches!(
+            self,
+            Self::DualCriminality | Self::SelectorLimits | Self::DataProtection | Self::Retention
+        )
+    }
+}
 
 impl fmt::Display for RuleId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -260,6 +286,7 @@ impl<'de> Deserialize<'de> for RuleId {
 
 /// A rule's outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Verdict {
     /// The rule is met.
     Pass,
@@ -303,6 +330,7 @@ pub struct RuleResult {
 /// What the engine proposes. Only [`Proposal::Accept`], [`Proposal::Incomplete`] and an
 /// automatic [`Proposal::Refuse`] become decisions without a reviewer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Proposal {
     /// Execute under the trace's conditions.
     Accept,
@@ -328,6 +356,13 @@ pub enum Proposal {
     /// A reviewer must decide, for these reasons (one line per rule that asked for review).
     Review {
         /// The reasons.
+        reasons: Vec<String>,
+    },
+    /// Nothing is decided, and nothing is sent, until the node has met these preconditions
+    /// (the request is recorded in the audit log; it came over an authenticated channel from a
+    /// registered key of a party to the agreement).
+    Blocked {
+        /// The preconditions not met, one line each.
         reasons: Vec<String>,
     },
 }
@@ -401,7 +436,7 @@ impl Trace {
     /// Whether the proposal needs a human reviewer before it becomes a decision.
     pub fn needs_reviewer(&self) -> bool {
         match &self.proposal {
-            Proposal::Accept | Proposal::Incomplete { .. } => false,
+            Proposal::Accept | Proposal::Incomplete { .. } | Proposal::Blocked { .. } => false,
             Proposal::Refuse { automatic, .. } => !automatic,
             Proposal::Partial { .. } | Proposal::Review { .. } => true,
         }
@@ -424,11 +459,17 @@ impl RuleClass {
 /// `docs/policy.md` carries it; a test keeps the two identical.
 pub fn rules_table() -> String {
     let mut s = String::from(
-        "| Id | Checks | Legal source | On failure | Ground code |\n|---|---|---|---|---|\n",
+        "| Id | Checks | Legal source | On failure | Ground code | Reviewer may release |\n\
+         |---|---|---|---|---|---|\n",
     );
     for &r in RuleId::ALL {
+        let overridable = match r.class() {
+            RuleClass::Safeguard if r.reviewer_may_override() => "yes",
+            RuleClass::Safeguard | RuleClass::Precondition => "no",
+            RuleClass::Completeness | RuleClass::Review => "—",
+        };
         s.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {overridable} |\n",
             r.id(),
             r.title(),
             r.source(),

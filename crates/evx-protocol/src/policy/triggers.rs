@@ -10,10 +10,47 @@ use super::checks::{range_days, result};
 use super::engine::Ctx;
 use super::intake::Concern;
 use super::rule::{RuleId, RuleResult, Verdict};
-use crate::document::Selector;
 
-/// The longest intake note quoted in a trace.
+/// The longest intake note quoted in a trace, in characters.
 const NOTE_MAX_CHARS: usize = 200;
+/// The most notes quoted per concern.
+const MAX_NOTES: usize = 8;
+
+/// A note as it may appear in a trace: one line, no control or line-separator characters,
+/// bounded. Notes are shown to auditors, so they must not carry selector values (see
+/// [`super::ReviewFlag::note`]); the bound limits what a careless note can hold.
+fn sanitise(note: &str) -> String {
+    let one_line: String = note
+        .chars()
+        .map(|c| {
+            if c.is_control() || invisible(c) {
+                ' '
+            } else {
+                c
+            }
+        })
+        .take(NOTE_MAX_CHARS)
+        .collect();
+    let trimmed = one_line.trim();
+    if trimmed.is_empty() {
+        "no note given".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// Line separators and the invisible formatting characters (bidirectional overrides and
+/// isolates, zero-width characters, the byte-order mark) that could make a note display
+/// differently from what it says.
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{85}' | '\u{2028}' | '\u{2029}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{FEFF}')
+}
 
 fn flagged(c: &Ctx<'_>, concern: Concern) -> Option<String> {
     let notes: Vec<String> = c
@@ -21,17 +58,18 @@ fn flagged(c: &Ctx<'_>, concern: Concern) -> Option<String> {
         .flags
         .iter()
         .filter(|f| f.concern == concern)
-        .map(|f| {
-            let note: String = f.note.chars().take(NOTE_MAX_CHARS).collect();
-            let note = note.replace(['\n', '\r'], " ");
-            if note.trim().is_empty() {
-                "no note given".to_owned()
-            } else {
-                note
-            }
-        })
+        .map(|f| sanitise(&f.note))
         .collect();
-    (!notes.is_empty()).then(|| format!("flagged at intake: {}", notes.join(" / ")))
+    let mut s = notes
+        .iter()
+        .take(MAX_NOTES)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" / ");
+    if notes.len() > MAX_NOTES {
+        s.push_str(&format!(" / and {} more", notes.len() - MAX_NOTES));
+    }
+    (!notes.is_empty()).then(|| format!("flagged at intake: {s}"))
 }
 
 fn review(rule: RuleId, why: String) -> RuleResult {
@@ -54,24 +92,24 @@ pub(super) fn on_flag(c: &Ctx<'_>, rule: RuleId, concern: Concern) -> RuleResult
 pub(super) fn political(c: &Ctx<'_>) -> RuleResult {
     let rule = RuleId::PoliticalOffence;
     let code = &c.request.offence.code;
-    if c.agreement
+    if let Some(listed) = c
+        .agreement
         .sensitive_offences
         .political
         .iter()
-        .any(|p| p.eq_ignore_ascii_case(code))
+        .find(|p| p.eq_ignore_ascii_case(code))
     {
         return review(
             rule,
-            format!("offence `{code}` is on the agreement's list of political offences"),
+            format!("offence `{listed}` is on the agreement's list of political offences"),
         );
     }
     if c.agreement.offence(code).is_none() {
         return review(
             rule,
-            format!(
-                "offence `{code}` is not in the agreement's table: a person must check that it is \
-                 not a political or connected offence"
-            ),
+            "the offence code is not in the agreement's table: a person must check that it is \
+             not a political or connected offence"
+                .to_owned(),
         );
     }
     on_flag(c, rule, Concern::PoliticalOffence)
@@ -81,15 +119,16 @@ pub(super) fn political(c: &Ctx<'_>) -> RuleResult {
 pub(super) fn sensitive(c: &Ctx<'_>) -> RuleResult {
     let rule = RuleId::SensitiveOffence;
     let code = &c.request.offence.code;
-    if c.agreement
+    if let Some(listed) = c
+        .agreement
         .sensitive_offences
         .other
         .iter()
-        .any(|o| o.eq_ignore_ascii_case(code))
+        .find(|o| o.eq_ignore_ascii_case(code))
     {
         return review(
             rule,
-            format!("offence `{code}` is on the agreement's list of sensitive offences"),
+            format!("offence `{listed}` is on the agreement's list of sensitive offences"),
         );
     }
     clear(rule, "the offence is on no sensitive list")
@@ -115,7 +154,7 @@ pub(super) fn privilege(c: &Ctx<'_>) -> RuleResult {
         .selectors
         .iter()
         .enumerate()
-        .filter(|(_, s)| c.intake.privileged.iter().any(|p| same_target(p, s)))
+        .filter(|(_, s)| c.intake.privileged.matches(s))
         .map(|(i, _)| i.to_string())
         .collect();
     if !hits.is_empty() {
@@ -123,46 +162,11 @@ pub(super) fn privilege(c: &Ctx<'_>) -> RuleResult {
             rule,
             format!(
                 "selector(s) {} are on the privileged-persons list (lawyers, press)",
-                hits.join(", ")
+                super::checks::capped(&hits, ", ")
             ),
         );
     }
     on_flag(c, rule, Concern::Privilege)
-}
-
-/// Whether a selector names the same target as an entry of the privileged list. Host names and
-/// e-mail addresses are compared without regard to ASCII case or a trailing dot, account and
-/// device names without regard to case, and an IP address whatever its port and time: a
-/// request must not escape the list by writing a listed target differently. Erring towards a
-/// match only sends the request to a reviewer.
-fn same_target(listed: &Selector, asked: &Selector) -> bool {
-    fn host(s: &str) -> String {
-        s.strip_suffix('.').unwrap_or(s).to_ascii_lowercase()
-    }
-    match (listed, asked) {
-        (Selector::Email(a), Selector::Email(b)) => {
-            match (a.rsplit_once('@'), b.rsplit_once('@')) {
-                (Some((la, da)), Some((lb, db))) => {
-                    la.eq_ignore_ascii_case(lb) && host(da) == host(db)
-                }
-                _ => a.eq_ignore_ascii_case(b),
-            }
-        }
-        (Selector::Domain(a), Selector::Domain(b)) => host(a) == host(b),
-        (
-            Selector::Account {
-                service: sa,
-                account: aa,
-            },
-            Selector::Account {
-                service: sb,
-                account: ab,
-            },
-        ) => host(sa) == host(sb) && aa.eq_ignore_ascii_case(ab),
-        (Selector::Device(a), Selector::Device(b)) => a.eq_ignore_ascii_case(b),
-        (Selector::IpAddress { address: a, .. }, Selector::IpAddress { address: b, .. }) => a == b,
-        _ => listed == asked,
-    }
 }
 
 /// T08: a request close to the rule-7 limits.

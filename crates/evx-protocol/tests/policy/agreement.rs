@@ -69,9 +69,11 @@ fn both_examples_load() {
     let eu = eu();
     assert_eq!(eu.id, "eu-2023-1543/DE-IE");
     assert_eq!(eu.instruments, [Instrument::EuEEvidence]);
+    // The provider does not check dual criminality; the enforcing authority does (Art. 12).
+    assert_eq!(eu.dual_criminality.required_for, []);
     assert_eq!(
-        eu.dual_criminality.required_for,
-        [DataCategory::Traffic, DataCategory::Content]
+        eu.emergency.unvalidated_categories,
+        [DataCategory::Subscriber, DataCategory::Identification]
     );
     assert_eq!(eu.preservation.max_extensions, 1);
     assert_eq!(eu.offence("tax-evasion").map(|o| o.fiscal), Some(true));
@@ -79,6 +81,8 @@ fn both_examples_load() {
     assert_eq!(b.id, "budapest/NO-CA");
     assert_eq!(b.instruments, [Instrument::Budapest]);
     assert_eq!(b.dual_criminality.required_for.len(), 4);
+    // The Convention has no unvalidated-order regime.
+    assert_eq!(b.emergency.unvalidated_categories, []);
     assert_ne!(eu.digest(), b.digest());
 }
 
@@ -188,7 +192,9 @@ fn automatic_refusals_accept_only_the_safeguard_grounds() {
         "{expected}"
     );
 
-    // Every safeguard's ground may be made automatic, and only those.
+    // Every safeguard's ground that concerns the whole request may be made automatic, and
+    // only those: a ground that can concern single categories comes after partial execution,
+    // which needs a reviewer (Budapest Art. 27(6)).
     for &rule in RuleId::ALL {
         let code = rule.ground().unwrap_or(rule.id());
         let text = edit(
@@ -196,9 +202,11 @@ fn automatic_refusals_accept_only_the_safeguard_grounds() {
             "automatic_refusals = [\"transfers-suspended\"]",
             &format!("automatic_refusals = [\"{code}\"]"),
         );
+        let scoped = CATEGORY_SCOPED.contains(&code);
         match load(&text) {
             Ok(a) => {
                 assert_eq!(rule.class(), RuleClass::Safeguard, "{rule} accepted");
+                assert!(!scoped, "{rule}: a category-scoped ground accepted");
                 assert!(a.refuses_automatically(code));
                 assert!(
                     !a.refuses_automatically("transfers-suspended")
@@ -206,11 +214,54 @@ fn automatic_refusals_accept_only_the_safeguard_grounds() {
                 );
             }
             Err(e) => {
-                assert_ne!(rule.class(), RuleClass::Safeguard, "{rule} refused: {e}");
+                assert!(
+                    rule.class() != RuleClass::Safeguard || scoped,
+                    "{rule} refused: {e}"
+                );
                 assert!(e.to_string().contains("automatic_refusals[0]"), "{e}");
             }
         }
     }
+    // The channel is a precondition now, and its old ground is gone.
+    let (key, expected) = invalid(&edit(
+        EU,
+        "automatic_refusals = [\"transfers-suspended\"]",
+        "automatic_refusals = [\"unauthenticated-channel\"]",
+    ));
+    assert_eq!(key, "automatic_refusals[0]");
+    assert!(expected.contains("`unauthenticated-channel`"), "{expected}");
+}
+
+/// The grounds that can concern single data categories.
+const CATEGORY_SCOPED: [&str; 5] = [
+    "unsupported-instrument",
+    "issuer-not-competent",
+    "below-penalty-threshold",
+    "no-dual-criminality",
+    "emergency-not-allowed",
+];
+
+#[test]
+fn automatic_refusals_refuse_each_category_scoped_ground_and_say_why() {
+    for (i, code) in CATEGORY_SCOPED.iter().enumerate() {
+        for text in [EU, BUDAPEST] {
+            let from = "automatic_refusals = [\"transfers-suspended\"]";
+            let to = format!("automatic_refusals = [\"transfers-suspended\", \"{code}\"]");
+            let (key, expected) = invalid(&edit(text, from, &to));
+            assert_eq!(key, "automatic_refusals[1]", "{code}");
+            assert!(expected.contains(&format!("`{code}`")), "{i}: {expected}");
+            assert!(expected.contains("single data categories"), "{expected}");
+            assert!(expected.contains("Art. 27(6)"), "{expected}");
+        }
+    }
+    // A whole-request ground stays allowed next to them.
+    let a = load(&edit(
+        EU,
+        "automatic_refusals = [\"transfers-suspended\"]",
+        "automatic_refusals = [\"transfers-suspended\", \"bulk-selector\"]",
+    ))
+    .unwrap();
+    assert!(a.refuses_automatically("bulk-selector"));
 }
 
 #[test]
@@ -336,4 +387,115 @@ fn the_digest_changes_with_any_value() {
     let trace = w.evaluate(&w.request());
     assert_eq!(trace.agreement_digest, a.digest());
     assert_eq!(trace.agreement_id, a.id);
+}
+
+#[test]
+fn a_sensitive_offence_must_be_a_row_of_the_dual_criminality_table() {
+    // A misspelt code would never match a request, and the offence would go through unreviewed.
+    let (key, expected) = invalid(&edit(
+        EU,
+        "political = [\"insulting-state-organs\"]",
+        "political = [\"insulting-state-organs\", \"insulting-state-organ\"]",
+    ));
+    assert_eq!(key, "sensitive_offences.political");
+    assert!(
+        expected.contains("`insulting-state-organ` is not one"),
+        "{expected}"
+    );
+    let (key, _) = invalid(&edit(
+        BUDAPEST,
+        "other = [\"defamation\"]",
+        "other = [\"defamation\", \"blasphemy\"]",
+    ));
+    assert_eq!(key, "sensitive_offences.other");
+    // A row of the table, in another case, is accepted: codes ignore ASCII case.
+    let a = load(&edit(
+        EU,
+        "political = [\"insulting-state-organs\"]",
+        "political = [\"Insulting-State-Organs\"]",
+    ))
+    .unwrap();
+    assert_eq!(a.sensitive_offences.political.len(), 1);
+}
+
+#[test]
+fn the_listed_offence_threshold_must_be_positive() {
+    let (key, expected) = invalid(&edit(
+        EU,
+        "required_for_preservation = false",
+        "required_for_preservation = false\nlisted_min_penalty_months = 0",
+    ));
+    assert_eq!(key, "dual_criminality.listed_min_penalty_months");
+    assert!(expected.contains("greater than 0"), "{expected}");
+    let a = load(&edit(
+        EU,
+        "required_for_preservation = false",
+        "required_for_preservation = false\nlisted_min_penalty_months = 1",
+    ))
+    .unwrap();
+    assert_eq!(a.dual_criminality.listed_min_penalty_months, 1);
+}
+
+#[test]
+fn a_notified_category_needs_a_notification_window() {
+    // EU: traffic and content are notified, so the enforcing authority's window must be open.
+    let (key, expected) = invalid(&edit(
+        EU,
+        "notification_wait_days = 10",
+        "notification_wait_days = 0",
+    ));
+    assert_eq!(key, "deadlines.notification_wait_days");
+    assert!(expected.contains("Art. 10(2)"), "{expected}");
+
+    // Budapest notifies nobody: no window is needed, until a category notifies.
+    assert_eq!(budapest().deadlines.notification_wait_days, 0);
+    let notified = edit(
+        BUDAPEST,
+        "min_max_penalty_months = 48",
+        "min_max_penalty_months = 48\nnotify_enforcing_authority = true",
+    );
+    let (key, _) = invalid(&notified);
+    assert_eq!(key, "deadlines.notification_wait_days");
+    let a = load(&edit(
+        &notified,
+        "notification_wait_days = 0",
+        "notification_wait_days = 5",
+    ))
+    .unwrap();
+    assert!(a.categories.content.notify_enforcing_authority);
+}
+
+#[test]
+fn an_eu_agreement_allows_unvalidated_emergencies_only_for_subscriber_and_identification() {
+    for extra in ["traffic", "content"] {
+        let (key, expected) = invalid(&edit(
+            EU,
+            "unvalidated_categories = [\"subscriber\", \"identification\"]",
+            &format!("unvalidated_categories = [\"subscriber\", \"identification\", \"{extra}\"]"),
+        ));
+        assert_eq!(key, "emergency.unvalidated_categories", "{extra}");
+        assert!(expected.contains("Art. 4(5)"), "{expected}");
+    }
+    // Fewer is fine.
+    let a = load(&edit(
+        EU,
+        "unvalidated_categories = [\"subscriber\", \"identification\"]",
+        "unvalidated_categories = [\"subscriber\"]",
+    ))
+    .unwrap();
+    assert_eq!(
+        a.emergency.unvalidated_categories,
+        [DataCategory::Subscriber]
+    );
+    // The limit is the regulation's: an agreement without it may choose otherwise.
+    let b = Agreement::from_toml(
+        &edit(
+            BUDAPEST,
+            "unvalidated_categories = []",
+            "unvalidated_categories = [\"traffic\"]",
+        ),
+        "budapest.toml",
+    )
+    .unwrap();
+    assert_eq!(b.emergency.unvalidated_categories, [DataCategory::Traffic]);
 }

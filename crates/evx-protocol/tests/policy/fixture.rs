@@ -11,8 +11,8 @@ use evx_protocol::document::{
 };
 use evx_protocol::ids::{CaseId, PartyId, RequestId, UnixTime};
 use evx_protocol::policy::{
-    self, Agreement, Concern, Intake, KeyRole, Proposal, Registry, ReviewFlag, RuleId, RuleResult,
-    Trace, TrustedKey, Verdict,
+    self, Agreement, Channel, Concern, Intake, KeyRole, Proposal, Registry, ReviewFlag, RuleId,
+    RuleResult, Trace, TrustedKey, Verdict,
 };
 use evx_protocol::purpose::{OnwardTransfer, Purpose};
 
@@ -56,6 +56,16 @@ impl World {
 
     pub(crate) fn budapest() -> Self {
         Self::new(budapest())
+    }
+
+    /// The EU example as the enforcing authority's own node would configure it: dual
+    /// criminality checked for traffic and content data (Art. 12(1)(d)). The example itself is
+    /// the provider's, which checks none.
+    pub(crate) fn eu_enforcing() -> Self {
+        let mut w = Self::eu();
+        w.agreement.dual_criminality.required_for =
+            vec![DataCategory::Traffic, DataCategory::Content];
+        w
     }
 
     pub(crate) fn new(agreement: Agreement) -> Self {
@@ -213,7 +223,7 @@ impl World {
         signed: &Signed<EvidenceRequest>,
         request: &'a EvidenceRequest,
     ) -> Intake<'a> {
-        Intake::new(signed, request, RECEIVED).with_log_index(5)
+        Intake::new(signed, request, RECEIVED, Channel::MUTUAL_TLS).with_log_index(5)
     }
 
     /// Evaluates an intake against the world's agreement and registry.

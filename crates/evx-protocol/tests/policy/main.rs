@@ -3,6 +3,8 @@
 
 mod agreement;
 mod fixture;
+mod limits;
+mod privileged;
 mod properties;
 mod review;
 mod rules;

@@ -11,7 +11,8 @@ use evx_protocol::document::{
 };
 use evx_protocol::ids::{CaseId, PartyId, RequestId, UnixTime};
 use evx_protocol::policy::{
-    Channel, Concern, Intake, Proposal, ReviewFlag, RuleClass, RuleId, Trace, Verdict,
+    Channel, Concern, Intake, PrivilegedList, Proposal, ReviewFlag, RuleClass, RuleId, Trace,
+    Verdict,
 };
 use evx_protocol::purpose::{OnwardTransfer, Purpose};
 use proptest::collection::vec;
@@ -422,12 +423,12 @@ fn evaluate(w: &World, r: &EvidenceRequest, a: &Arrival) -> Trace {
     } else {
         Vec::new()
     };
-    let mut intake = Intake::new(&signed, r, a.received_at)
+    let privileged = PrivilegedList::new(&privileged);
+    let mut intake = Intake::new(&signed, r, a.received_at, a.channel)
         .with_validations(&validations)
         .with_flags(&a.flags)
         .with_privileged(&privileged);
     intake.log_index = a.log_index;
-    intake.channel = a.channel;
     w.run(&intake)
 }
 
@@ -475,6 +476,7 @@ proptest! {
                 Verdict::NeedsReview => prop_assert_eq!(class, RuleClass::Review, "{}", res.rule),
                 Verdict::Fail => prop_assert_ne!(class, RuleClass::Review, "{}", res.rule),
                 Verdict::Pass | Verdict::NotApplicable => {}
+                v => prop_assert!(false, "{}: a verdict this suite does not know: {:?}", res.rule, v),
             }
             let incomplete = res.verdict == Verdict::Fail && class == RuleClass::Completeness;
             prop_assert_eq!(!res.missing.is_empty(), incomplete, "{}", res.rule);
@@ -499,46 +501,66 @@ proptest! {
         );
         prop_assert_eq!(trace.review_due.is_some(), trace.needs_reviewer());
 
-        let d = trace.decision(a.received_at);
-        prop_assert_eq!(d.request_id, r.request_id);
-        prop_assert_eq!(d.trace_digest, Some(trace.digest()));
-        prop_assert_eq!(d.review_digest, None);
-        prop_assert_eq!(d.due, trace.due);
-        match &d.outcome {
-            Outcome::Refuse { grounds } => {
-                let automatic = matches!(
-                    &trace.proposal,
-                    Proposal::Refuse { grounds: g, automatic: true } if g == grounds
-                );
-                prop_assert!(automatic, "refused alone: {:?}", trace.proposal);
-                prop_assert!(!grounds.is_empty());
-                for g in grounds {
-                    prop_assert!(w.agreement.refuses_automatically(&g.code), "{}", g.code);
-                }
-            }
-            Outcome::Accept { conditions } => {
-                prop_assert_eq!(&trace.proposal, &Proposal::Accept);
-                prop_assert_eq!(conditions, &trace.conditions);
-                for res in &trace.results {
-                    prop_assert!(
-                        matches!(res.verdict, Verdict::Pass | Verdict::NotApplicable),
-                        "accepted with {} {}", res.rule, res.verdict.as_str()
+        // Nothing at all is decided while a precondition fails.
+        let blocked = !recorded;
+        prop_assert_eq!(matches!(trace.proposal, Proposal::Blocked { .. }), blocked);
+        let decision = trace.decision(a.received_at);
+        prop_assert_eq!(decision.is_none(), blocked, "{:?}", trace.proposal);
+        if let Some(d) = decision {
+            prop_assert_eq!(d.request_id, r.request_id);
+            prop_assert_eq!(d.trace_digest, Some(trace.digest()));
+            prop_assert_eq!(d.review_digest, None);
+            prop_assert_eq!(d.due, trace.due);
+            match &d.outcome {
+                Outcome::Refuse { grounds } => {
+                    let automatic = matches!(
+                        &trace.proposal,
+                        Proposal::Refuse { grounds: g, automatic: true } if g == grounds
                     );
+                    prop_assert!(automatic, "refused alone: {:?}", trace.proposal);
+                    prop_assert!(!grounds.is_empty());
+                    for g in grounds {
+                        prop_assert!(w.agreement.refuses_automatically(&g.code), "{}", g.code);
+                    }
                 }
+                Outcome::Accept { conditions } => {
+                    prop_assert_eq!(&trace.proposal, &Proposal::Accept);
+                    prop_assert_eq!(conditions, &trace.conditions);
+                    for res in &trace.results {
+                        prop_assert!(
+                            matches!(res.verdict, Verdict::Pass | Verdict::NotApplicable),
+                            "accepted with {} {}", res.rule, res.verdict.as_str()
+                        );
+                    }
+                }
+                Outcome::Incomplete { missing } => {
+                    prop_assert!(!missing.is_empty());
+                    // Every field asked for comes from a failed completeness rule, in order;
+                    // a failure left out concerns only categories a safeguard refused, where
+                    // partial execution is possible.
+                    let partial = trace.result(RuleId::PartialFirst).unwrap().verdict
+                        == Verdict::NeedsReview;
+                    let refused = |c: &DataCategory| {
+                        failed(RuleClass::Safeguard).any(|x| x.categories.contains(c))
+                    };
+                    let mut asked = Vec::new();
+                    for x in failed(RuleClass::Completeness) {
+                        let left_out = partial
+                            && !x.categories.is_empty()
+                            && x.categories.iter().all(refused);
+                        if !left_out {
+                            asked.extend(x.missing.iter().cloned());
+                        }
+                    }
+                    prop_assert_eq!(missing, &asked);
+                }
+                Outcome::PendingReview { due_at, .. } => {
+                    prop_assert!(trace.needs_reviewer());
+                    prop_assert_eq!(Some(*due_at), trace.review_due);
+                    prop_assert!(*due_at >= a.received_at);
+                }
+                o => prop_assert!(false, "the engine alone decided {:?}", o),
             }
-            Outcome::Incomplete { missing } => {
-                prop_assert!(!missing.is_empty());
-                let listed: Vec<_> = failed(RuleClass::Completeness)
-                    .flat_map(|x| x.missing.iter().cloned())
-                    .collect();
-                prop_assert_eq!(missing, &listed);
-            }
-            Outcome::PendingReview { due_at, .. } => {
-                prop_assert!(trace.needs_reviewer());
-                prop_assert_eq!(Some(*due_at), trace.review_due);
-                prop_assert!(*due_at >= a.received_at);
-            }
-            o => prop_assert!(false, "the engine alone decided {:?}", o),
         }
         // A concern raised at intake always reaches a person: never accepted alone.
         let mut flags = a.flags.clone();
@@ -546,7 +568,10 @@ proptest! {
         let flagged = evaluate(&w, &r, &Arrival { flags, ..a.clone() });
         prop_assert_eq!(flagged.result(RuleId::FundamentalRights).unwrap().verdict, Verdict::NeedsReview);
         prop_assert!(
-            !matches!(flagged.decision(a.received_at).outcome, Outcome::Accept { .. }),
+            !matches!(
+                flagged.decision(a.received_at).map(|d| d.outcome),
+                Some(Outcome::Accept { .. })
+            ),
             "accepted despite a flag"
         );
         if let Proposal::Partial { categories, grounds } = &trace.proposal {
@@ -556,6 +581,153 @@ proptest! {
             prop_assert!(!categories.is_empty() && categories.len() < asked.len());
             prop_assert!(categories.iter().all(|c| asked.contains(c)));
             prop_assert!(!grounds.is_empty());
+        }
+    }
+}
+
+/// A marker that no agreement, fixture or rule text contains.
+const MARK: &str = "ZQXM4RK";
+
+/// Text around the marker: plausible, a pattern, or malformed.
+fn marked() -> impl Strategy<Value = String> {
+    let around = "[a-z0-9.]{0,4}";
+    prop_oneof![
+        (around, around).prop_map(|(a, b)| format!("{a}{MARK}{b}")),
+        (around, "[*%?\\[\\]{}|^$]").prop_map(|(a, p)| format!("{a}{MARK}{p}")),
+        (
+            around,
+            select(vec![" ", "\n", "\t", "\u{2028}", "\u{85}", "\u{0}"])
+        )
+            .prop_map(|(a, c)| format!("{a}{MARK}{c}x")),
+        Just(format!("{MARK}.*")),
+        Just(MARK.to_lowercase()),
+    ]
+}
+
+fn marked_selector() -> impl Strategy<Value = Selector> {
+    let host = prop_oneof![
+        marked().prop_map(|m| format!("{m}.example")),
+        marked().prop_map(|m| format!("mail.{m}.example.")),
+        marked(),
+    ];
+    prop_oneof![
+        (marked(), Just("mail.provider.example".to_owned()))
+            .prop_map(|(account, service)| Selector::Account { service, account }),
+        ("[a-z]{1,6}", host.clone())
+            .prop_map(|(account, service)| Selector::Account { service, account }),
+        (marked(), Just("provider.example")).prop_map(|(l, d)| Selector::Email(format!("{l}@{d}"))),
+        ("[a-z]{1,6}", host.clone()).prop_map(|(l, d)| Selector::Email(format!("{l}@{d}"))),
+        (marked(), "[a-z]{1,6}")
+            .prop_map(|(m, t)| Selector::Email(format!("k.lenz+{m}{t}@provider.example"))),
+        marked().prop_map(|m| Selector::Phone(format!("+49{m}"))),
+        marked().prop_map(Selector::Phone),
+        marked().prop_map(Selector::Device),
+        host.prop_map(Selector::Domain),
+        marked().prop_map(Selector::Keyword),
+    ]
+}
+
+/// Intake notes full of line breaks and control characters.
+fn hostile_note() -> impl Strategy<Value = String> {
+    vec(
+        prop_oneof![
+            "[a-z ]{0,8}",
+            select(vec![
+                "\n",
+                "\r\n",
+                "\u{2028}",
+                "\u{2029}",
+                "\u{85}",
+                "\t",
+                "\u{1b}[2J",
+                "\u{7f}"
+            ])
+            .prop_map(String::from),
+        ],
+        0..12,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+/// Whether text is one line: no control character and no Unicode line or paragraph separator.
+fn one_line(s: &str) -> bool {
+    !s.chars()
+        .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}'))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(192))]
+
+    #[test]
+    fn selector_values_never_reach_the_trace_and_every_explanation_is_one_line(
+        s in setup(),
+        g in request(),
+        m in mask(),
+        a in arrival(),
+        selectors in vec(marked_selector(), 1..40),
+        notes in vec((concern(), hostile_note()), 0..12),
+    ) {
+        let w = world(&s);
+        let mut r = merge(w.request(), g, &m);
+        r.requesting_party = party_id(&w, a.parties.0);
+        r.requested_party = party_id(&w, a.parties.1);
+        // Nothing but the selectors carries the marker.
+        let mark = MARK.to_lowercase();
+        prop_assume!(!format!("{r:?}").to_lowercase().contains(&mark));
+        r.selectors = selectors;
+        let mut a = a;
+        a.flags.extend(notes.into_iter().map(|(concern, note)| ReviewFlag { concern, note }));
+        prop_assume!(!a.flags.iter().any(|f| f.note.to_lowercase().contains(&mark)));
+
+        let trace = evaluate(&w, &r, &a);
+        let bytes = trace.encode();
+        let lower = bytes.to_ascii_lowercase();
+        prop_assert!(
+            !lower.windows(mark.len()).any(|x| x == mark.as_bytes()),
+            "a selector value reached the trace: {:#?}", trace
+        );
+        for sel in &r.selectors {
+            let values: Vec<&str> = match sel {
+                Selector::Account { service, account } => vec![service, account],
+                Selector::Email(v) | Selector::Phone(v) | Selector::Device(v)
+                | Selector::Domain(v) | Selector::Keyword(v) => vec![v],
+                _ => vec![],
+            };
+            for v in values.into_iter().filter(|v| v.to_lowercase().contains(&mark)) {
+                prop_assert!(!bytes.windows(v.len()).any(|x| x == v.as_bytes()), "{v:?}");
+            }
+        }
+
+        // One line each: what the trace says, and what the decision carries.
+        for res in &trace.results {
+            prop_assert!(one_line(&res.explanation), "{}: {:?}", res.rule, res.explanation);
+            prop_assert!(!res.explanation.trim().is_empty(), "{}", res.rule);
+            for f in &res.missing {
+                prop_assert!(one_line(&f.field) && one_line(&f.explanation), "{:?}", f);
+            }
+        }
+        match &trace.proposal {
+            Proposal::Review { reasons } | Proposal::Blocked { reasons } => {
+                for x in reasons {
+                    prop_assert!(one_line(x), "{:?}", x);
+                }
+            }
+            Proposal::Refuse { grounds, .. } | Proposal::Partial { grounds, .. } => {
+                for x in grounds {
+                    prop_assert!(one_line(&x.explanation), "{:?}", x);
+                }
+            }
+            _ => {}
+        }
+        for n in &trace.conditions.notes {
+            prop_assert!(one_line(n), "{:?}", n);
+        }
+        if let Some(d) = trace.decision(a.received_at) {
+            if let Outcome::PendingReview { reason, .. } = &d.outcome {
+                prop_assert!(one_line(reason), "{:?}", reason);
+            }
+            // Whatever the request held, the answer can be signed.
+            prop_assert!(Signed::sign(&d, &w.reviewer).is_ok());
         }
     }
 }

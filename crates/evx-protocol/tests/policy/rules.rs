@@ -12,7 +12,8 @@ use evx_protocol::document::{
 use evx_protocol::ids::{RequestId, UnixTime};
 use evx_protocol::policy::{
     self, AutomatedDecisions, Channel, Comparison, Concern, Hold, KeyRole, OnwardTransferRule,
-    Oversight, Proposal, Remedy, RuleClass, RuleId, SensitiveData, Trace, TrustedKey, Verdict,
+    Oversight, PrivilegedList, Proposal, Remedy, RuleClass, RuleId, SensitiveData, Trace,
+    TrustedKey, Verdict,
 };
 use evx_protocol::purpose::{OnwardTransfer, Purpose};
 
@@ -63,6 +64,39 @@ fn the_catalogue_has_unique_ids_that_round_trip_and_grounds_for_every_safeguard(
     for (row, rule) in rows.iter().zip(RuleId::ALL) {
         assert!(row.starts_with(&format!("| `{}` |", rule.id())), "{row}");
     }
+}
+
+#[test]
+fn the_rules_table_says_whether_a_reviewer_may_release_over_each_rule() {
+    let table = policy::rules_table();
+    let mut lines = table.lines();
+    assert_eq!(
+        lines.next(),
+        Some("| Id | Checks | Legal source | On failure | Ground code | Reviewer may release |")
+    );
+    assert_eq!(lines.next(), Some("|---|---|---|---|---|---|"));
+    let mut overridable = Vec::new();
+    for (row, &rule) in lines.zip(RuleId::ALL) {
+        let last = row.trim_end_matches('|').rsplit('|').next().unwrap().trim();
+        let want = match rule.class() {
+            RuleClass::Safeguard if rule.reviewer_may_override() => "yes",
+            RuleClass::Safeguard | RuleClass::Precondition => "no",
+            _ => "—",
+        };
+        assert_eq!(last, want, "{row}");
+        if last == "yes" {
+            overridable.push(rule);
+        }
+    }
+    assert_eq!(
+        overridable,
+        [
+            RuleId::DualCriminality,
+            RuleId::SelectorLimits,
+            RuleId::DataProtection,
+            RuleId::Retention
+        ]
+    );
 }
 
 #[test]
@@ -158,6 +192,107 @@ fn r01_fails_for_a_party_outside_the_agreement_or_the_same_party_on_both_sides()
     let trace = w.evaluate(&r);
     expect(&trace, RuleId::Instrument, Verdict::Fail);
     explains(&trace, RuleId::Instrument, "the same party");
+}
+
+#[test]
+fn r01_a_preserved_traffic_disclosure_reaches_only_traffic_data() {
+    let w = World::budapest();
+    let mut r = w.traffic_request();
+    r.request_type = RequestType::PreservedTrafficDisclosure;
+    r.preservation_ref = Some(RequestId([9; 16]));
+    let trace = w.evaluate(&r);
+    expect(&trace, RuleId::Instrument, Verdict::Pass);
+    assert_eq!(trace.proposal, Proposal::Accept);
+
+    for (asked, outside) in [
+        (vec![Subscriber, Traffic], vec![Subscriber]),
+        (vec![Traffic, Content], vec![Content]),
+        (
+            vec![Identification, Traffic, Content],
+            vec![Identification, Content],
+        ),
+    ] {
+        r.categories = asked.clone();
+        let trace = w.evaluate(&r);
+        expect(&trace, RuleId::Instrument, Verdict::Fail);
+        assert_eq!(result(&trace, RuleId::Instrument).categories, outside);
+        explains(
+            &trace,
+            RuleId::Instrument,
+            "a preserved-traffic disclosure request under the Budapest Convention does not \
+             reach",
+        );
+        // Traffic data can still go: partial execution, for a reviewer.
+        match &trace.proposal {
+            Proposal::Partial { categories, .. } => assert_eq!(categories, &[Traffic]),
+            p => panic!("{asked:?}: expected partial, got {p:?}"),
+        }
+        assert!(ground_codes(&trace).contains(&"unsupported-instrument".to_owned()));
+    }
+    // Nothing but subscriber data: nothing can go.
+    r.categories = vec![Subscriber];
+    let trace = w.evaluate(&r);
+    expect(&trace, RuleId::Instrument, Verdict::Fail);
+    expect(&trace, RuleId::PartialFirst, Verdict::NotApplicable);
+    expect_proposed_refusal(&trace, &["unsupported-instrument"]);
+}
+
+#[test]
+fn r01_a_second_protocol_production_order_does_not_reach_content() {
+    let mut w = World::budapest();
+    w.agreement
+        .instruments
+        .push(Instrument::BudapestSecondProtocol);
+    let mut r = w.request();
+    r.instrument = Instrument::BudapestSecondProtocol;
+    r.issuer.authority_type = AuthorityType::Judge;
+    r.offence.max_penalty_months = 60;
+    r.categories = vec![Subscriber, Traffic];
+    let trace = w.evaluate(&r);
+    expect(&trace, RuleId::Instrument, Verdict::Pass);
+    explains(
+        &trace,
+        RuleId::Instrument,
+        "production request under the Second Additional Protocol (CETS 224)",
+    );
+    assert_eq!(trace.proposal, Proposal::Accept);
+
+    r.categories = vec![Subscriber, Traffic, Content];
+    let trace = w.evaluate(&r);
+    expect(&trace, RuleId::Instrument, Verdict::Fail);
+    assert_eq!(result(&trace, RuleId::Instrument).categories, [Content]);
+    explains(&trace, RuleId::Instrument, "does not reach content data");
+    match &trace.proposal {
+        Proposal::Partial { categories, .. } => assert_eq!(categories, &[Subscriber, Traffic]),
+        p => panic!("expected partial, got {p:?}"),
+    }
+    // Under the Convention itself, the same order reaches content.
+    r.instrument = Instrument::Budapest;
+    expect(&w.evaluate(&r), RuleId::Instrument, Verdict::Pass);
+}
+
+#[test]
+fn r05_is_not_applicable_to_a_preserved_traffic_disclosure_without_a_reservation() {
+    let mut w = World::budapest();
+    let mut r = w.traffic_request();
+    r.request_type = RequestType::PreservedTrafficDisclosure;
+    r.preservation_ref = Some(RequestId([9; 16]));
+    r.offence.code = "defamation".into();
+    let trace = w.evaluate(&r);
+    expect(&trace, RuleId::DualCriminality, Verdict::NotApplicable);
+    explains(
+        &trace,
+        RuleId::DualCriminality,
+        "disclosure of preserved traffic data",
+    );
+    // With an Art. 29(4) reservation it is checked.
+    w.agreement.dual_criminality.required_for_preservation = true;
+    let trace = w.evaluate(&r);
+    expect(&trace, RuleId::DualCriminality, Verdict::Fail);
+    assert_eq!(
+        result(&trace, RuleId::DualCriminality).categories,
+        [Traffic]
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -459,7 +594,7 @@ fn r04_budapest_content_needs_four_years() {
 
 #[test]
 fn r05_passes_for_an_offence_criminal_in_both() {
-    let w = World::eu();
+    let w = World::eu_enforcing();
     let trace = w.evaluate(&w.traffic_request());
     expect(&trace, RuleId::DualCriminality, Verdict::Pass);
     explains(&trace, RuleId::DualCriminality, "`illegal-access`");
@@ -494,7 +629,7 @@ fn r05_is_not_applicable_to_unchecked_categories_or_to_preservation() {
 
 #[test]
 fn r05_fails_for_an_offence_missing_from_the_table_for_the_checked_categories_only() {
-    let w = World::eu();
+    let w = World::eu_enforcing();
     let mut r = w.traffic_request();
     r.categories = vec![Subscriber, Traffic];
     r.offence.code = "jaywalking".into();
@@ -504,11 +639,20 @@ fn r05_fails_for_an_offence_missing_from_the_table_for_the_checked_categories_on
         result(&trace, RuleId::DualCriminality).categories,
         vec![Traffic]
     );
+    // The request's own spelling is not echoed: only its length.
     explains(
         &trace,
         RuleId::DualCriminality,
-        "`jaywalking` is not in the agreement's dual-criminality table",
+        "the offence code (10 bytes) is not in the agreement's dual-criminality table",
     );
+    for res in &trace.results {
+        assert!(
+            !res.explanation.contains("jaywalking"),
+            "{}: {}",
+            res.rule,
+            res.explanation
+        );
+    }
 }
 
 #[test]
@@ -537,7 +681,7 @@ fn r05_fails_for_a_row_not_criminal_in_both() {
 
 #[test]
 fn r05_a_listed_offence_of_three_years_is_not_verified() {
-    let mut w = World::eu();
+    let mut w = World::eu_enforcing();
     let row = w
         .agreement
         .dual_criminality
@@ -666,6 +810,155 @@ fn r06_checks_duplicates_future_data_and_the_type_specific_fields() {
         missing(&w.evaluate(&r), RuleId::RequiredFields),
         ["issued_at"]
     );
+}
+
+#[test]
+fn r06_an_offence_code_is_one_to_sixty_four_printable_ascii_characters_without_spaces() {
+    let w = World::eu();
+    for code in [
+        String::new(),
+        "illegal access".to_owned(),
+        " illegal-access".to_owned(),
+        "illegal-access\n".to_owned(),
+        "illegal\taccess".to_owned(),
+        "accès-illégal".to_owned(),
+        "illegal\u{0}access".to_owned(),
+        "c".repeat(65),
+    ] {
+        let mut r = w.request();
+        r.offence.code = code.clone();
+        let trace = w.evaluate(&r);
+        expect(&trace, RuleId::RequiredFields, Verdict::Fail);
+        assert_eq!(
+            missing(&trace, RuleId::RequiredFields),
+            ["offence.code"],
+            "{code:?}"
+        );
+        let m = &result(&trace, RuleId::RequiredFields).missing[0];
+        assert!(m.explanation.contains("1 to 64 printable ASCII"), "{m:?}");
+        assert!(
+            matches!(trace.proposal, Proposal::Incomplete { .. }),
+            "{code:?}"
+        );
+    }
+    // Sixty-four characters of any printable ASCII are a code in form, known or not.
+    for code in [
+        "c".repeat(64),
+        "x".to_owned(),
+        "a~!`{}".to_owned(),
+        "ILLEGAL-ACCESS".to_owned(),
+    ] {
+        let mut r = w.request();
+        r.offence.code = code.clone();
+        expect(&w.evaluate(&r), RuleId::RequiredFields, Verdict::Pass);
+    }
+}
+
+#[test]
+fn r05_and_t02_never_echo_an_offence_code_the_agreement_does_not_spell() {
+    let w = World::eu_enforcing();
+    let code = "ZQXsecret-operation-name";
+    let mut r = w.traffic_request();
+    r.offence.code = code.into();
+    let trace = w.evaluate(&r);
+    expect(&trace, RuleId::DualCriminality, Verdict::Fail);
+    explains(
+        &trace,
+        RuleId::DualCriminality,
+        &format!(
+            "the offence code ({} bytes) is not in the agreement's dual-criminality table",
+            code.len()
+        ),
+    );
+    expect(&trace, RuleId::PoliticalOffence, Verdict::NeedsReview);
+    assert_eq!(
+        result(&trace, RuleId::PoliticalOffence).explanation,
+        "the offence code is not in the agreement's table: a person must check that it is not \
+         a political or connected offence"
+    );
+    for res in &trace.results {
+        assert!(
+            !res.explanation.contains("ZQX"),
+            "{}: {}",
+            res.rule,
+            res.explanation
+        );
+    }
+    let bytes = trace.encode();
+    assert!(!bytes.windows(3).any(|x| x == b"ZQX"));
+
+    // A known code is named as the agreement spells it, not as the request wrote it.
+    let mut r = w.traffic_request();
+    r.offence.code = "ILLEGAL-Access".into();
+    let trace = w.evaluate(&r);
+    expect(&trace, RuleId::DualCriminality, Verdict::Pass);
+    explains(&trace, RuleId::DualCriminality, "`illegal-access`");
+    let mut r = w.request();
+    r.offence.code = "INSULTING-state-organs".into();
+    let trace = w.evaluate(&r);
+    explains(&trace, RuleId::PoliticalOffence, "`insulting-state-organs`");
+    for res in &trace.results {
+        assert!(
+            !res.explanation.contains("INSULTING"),
+            "{}: {}",
+            res.rule,
+            res.explanation
+        );
+    }
+    let w = World::budapest();
+    let mut r = w.request();
+    r.offence.code = "DEFAMATION".into();
+    let trace = w.evaluate(&r);
+    explains(
+        &trace,
+        RuleId::SensitiveOffence,
+        "`defamation` is on the agreement's list",
+    );
+    explains(
+        &trace,
+        RuleId::DualCriminality,
+        "the agreement records `defamation`",
+    );
+    for res in &trace.results {
+        assert!(
+            !res.explanation.contains("DEFAMATION"),
+            "{}: {}",
+            res.rule,
+            res.explanation
+        );
+    }
+}
+
+#[test]
+fn r06_a_real_time_window_starts_no_earlier_than_receipt() {
+    let w = World::budapest();
+    let mut r = w.traffic_request();
+    r.request_type = RequestType::RealTimeCollection;
+    // Five minutes of clock skew are tolerated.
+    r.time_range = TimeRange {
+        from: UnixTime(RECEIVED.0 - 300),
+        to: RECEIVED.plus_secs(10 * DAY),
+    };
+    expect(&w.evaluate(&r), RuleId::RequiredFields, Verdict::Pass);
+    r.time_range.from = RECEIVED.plus_secs(DAY);
+    expect(&w.evaluate(&r), RuleId::RequiredFields, Verdict::Pass);
+
+    for from in [UnixTime(RECEIVED.0 - 301), T0, UnixTime(T0.0 - 30 * DAY)] {
+        r.time_range.from = from;
+        let trace = w.evaluate(&r);
+        expect(&trace, RuleId::RequiredFields, Verdict::Fail);
+        assert_eq!(
+            missing(&trace, RuleId::RequiredFields),
+            ["time_range.from"],
+            "{from:?}"
+        );
+        let m = &result(&trace, RuleId::RequiredFields).missing[0];
+        assert!(m.explanation.contains("production request"), "{m:?}");
+    }
+    // Stored data are not held to it: a production request looks back.
+    let mut r = w.traffic_request();
+    r.time_range.from = UnixTime(T0.0 - 30 * DAY);
+    expect(&w.evaluate(&r), RuleId::RequiredFields, Verdict::Pass);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1371,6 +1664,87 @@ fn r13_fails_for_an_unlisted_key_or_a_key_that_is_not_the_requesting_partys_docu
     explains(&trace, RuleId::Channel, "of IE-provider-LERT");
 }
 
+#[test]
+fn r13_is_a_precondition_whose_failure_blocks_every_decision() {
+    assert_eq!(RuleId::Channel.class(), RuleClass::Precondition);
+    assert_eq!(RuleId::Channel.ground(), None);
+    assert!(!RuleId::Channel.reviewer_may_override());
+
+    let w = World::eu();
+    let r = w.request();
+    // An unknown signer.
+    let signed = Signed::sign(&r, &w.stranger).unwrap();
+    let trace = w.run(&w.intake(&signed, &r));
+    expect(&trace, RuleId::Channel, Verdict::Fail);
+    match &trace.proposal {
+        Proposal::Blocked { reasons } => {
+            assert_eq!(reasons.len(), 1, "{reasons:?}");
+            assert!(
+                reasons[0].starts_with("R13-authenticated-channel: signed by key "),
+                "{reasons:?}"
+            );
+        }
+        p => panic!("expected blocked, got {p:?}"),
+    }
+    assert_eq!(trace.decision(RECEIVED), None);
+    assert!(!trace.needs_reviewer());
+    assert_eq!(trace.review_due, None);
+
+    // Blocked even where a refusal would be automatic: nothing is sent to an unknown sender.
+    let mut w2 = World::eu();
+    w2.agreement.transfers.suspended = true;
+    let trace = w2.run(&w2.intake(&signed, &r));
+    assert!(matches!(trace.proposal, Proposal::Blocked { .. }));
+    assert_eq!(trace.decision(RECEIVED), None);
+
+    // Every failed precondition is listed.
+    let signed = Signed::sign(&r, &w.stranger).unwrap();
+    let mut intake = policy::Intake::new(&signed, &r, RECEIVED, Channel::MUTUAL_TLS);
+    intake.channel = Channel {
+        mutual_tls: false,
+        encrypted: true,
+    };
+    let trace = w.run(&intake);
+    let Proposal::Blocked { reasons } = &trace.proposal else {
+        panic!("expected blocked, got {:?}", trace.proposal)
+    };
+    let rules: Vec<&str> = reasons
+        .iter()
+        .map(|x| x.split(": ").next().unwrap())
+        .collect();
+    assert_eq!(rules, ["R13-authenticated-channel", "R16-recorded"]);
+}
+
+#[test]
+fn r13_fails_for_a_requesting_party_outside_the_agreement() {
+    let mut w = World::eu();
+    let outsider = SigningKey::from_seed(&[12; 32]);
+    w.registry.add(TrustedKey {
+        key: outsider.verifying_key(),
+        party: party("FR-PNC"),
+        role: KeyRole::Documents,
+    });
+    let mut r = w.request();
+    r.requesting_party = party("FR-PNC");
+    let signed = Signed::sign(&r, &outsider).unwrap();
+    let trace = w.run(&w.intake(&signed, &r));
+    expect(&trace, RuleId::Channel, Verdict::Fail);
+    explains(
+        &trace,
+        RuleId::Channel,
+        "FR-PNC is not a party to agreement eu-2023-1543/DE-IE",
+    );
+    assert!(matches!(trace.proposal, Proposal::Blocked { .. }));
+    assert_eq!(trace.decision(RECEIVED), None);
+    // A requested party outside the agreement is R01's: the request goes to a reviewer.
+    let mut r = w.request();
+    r.requested_party = party("FR-PNC");
+    let trace = w.evaluate(&r);
+    expect(&trace, RuleId::Channel, Verdict::Pass);
+    expect(&trace, RuleId::Instrument, Verdict::Fail);
+    assert!(trace.decision(RECEIVED).is_some());
+}
+
 // ---------------------------------------------------------------------------------------------
 // R14 confidentiality
 
@@ -1575,16 +1949,26 @@ fn r16_fails_before_recording_and_nothing_is_decided() {
     let w = World::eu();
     let r = w.request();
     let signed = w.sign(&r);
-    let trace = w.run(&policy::Intake::new(&signed, &r, RECEIVED));
+    let trace = w.run(&policy::Intake::new(
+        &signed,
+        &r,
+        RECEIVED,
+        Channel::MUTUAL_TLS,
+    ));
     expect(&trace, RuleId::Audit, Verdict::Fail);
     explains(&trace, RuleId::Audit, "append request_received");
     match &trace.proposal {
-        Proposal::Review { reasons } => {
+        Proposal::Blocked { reasons } => {
             assert_eq!(reasons.len(), 1);
             assert!(reasons[0].starts_with("R16-recorded: "), "{reasons:?}");
         }
-        p => panic!("expected review, got {p:?}"),
+        p => panic!("expected blocked, got {p:?}"),
     }
+    // Nothing is sent, not even a pending-review notice, and no reviewer is asked.
+    assert_eq!(trace.decision(RECEIVED), None);
+    assert!(!trace.needs_reviewer());
+    assert_eq!(trace.review_due, None);
+    assert_eq!(policy::summary(&trace), "not decided: 1 precondition(s)");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1779,7 +2163,7 @@ fn t06_declared_status_and_the_privileged_list_send_the_request_to_review() {
     let mut r = w.request();
     r.selectors
         .insert(0, Selector::Email("editor@newspaper.example".into()));
-    let privileged = [Selector::Email("editor@newspaper.example".into())];
+    let privileged = PrivilegedList::new(&[Selector::Email("editor@newspaper.example".into())]);
     let signed = w.sign(&r);
     let trace = w.run(&w.intake(&signed, &r).with_privileged(&privileged));
     expect(&trace, RuleId::Privilege, Verdict::NeedsReview);
@@ -1835,7 +2219,7 @@ fn t08_a_request_near_the_limits_goes_to_review() {
 #[test]
 fn t06_the_privileged_list_matches_the_same_target_however_it_is_written() {
     let w = World::eu();
-    let privileged = [
+    let privileged = PrivilegedList::new(&[
         Selector::Email("editor@newspaper.example".into()),
         Selector::Domain("newsroom.example".into()),
         Selector::Account {
@@ -1847,11 +2231,13 @@ fn t06_the_privileged_list_matches_the_same_target_however_it_is_written() {
             port: None,
             at: UnixTime(T0.0 - 30 * DAY),
         },
-    ];
+    ]);
     let variants = [
         Selector::Email("Editor@NewsPaper.example".into()),
         Selector::Email("editor@newspaper.example.".into()),
         Selector::Domain("NEWSROOM.example.".into()),
+        // A subdomain lies under the listed domain.
+        Selector::Domain("sub.newsroom.example".into()),
         Selector::Account {
             service: "Chat.Example".into(),
             account: "reporter".into(),
@@ -1878,7 +2264,8 @@ fn t06_the_privileged_list_matches_the_same_target_however_it_is_written() {
     for selector in [
         Selector::Email("editor@other.example".into()),
         Selector::Email("editor2@newspaper.example".into()),
-        Selector::Domain("sub.newsroom.example".into()),
+        Selector::Domain("newsroom.example.org".into()),
+        Selector::Domain("other-newsroom.example".into()),
         Selector::IpAddress {
             address: ip(192, 0, 2, 11),
             port: None,
@@ -1979,7 +2366,7 @@ fn r12b_fails_only_the_categories_that_need_emergency_relief() {
 
 #[test]
 fn r05_the_listed_offence_threshold_comes_from_the_agreement() {
-    let mut w = World::eu();
+    let mut w = World::eu_enforcing();
     w.agreement
         .dual_criminality
         .offences

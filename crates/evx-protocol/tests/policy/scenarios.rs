@@ -24,7 +24,7 @@ fn the_baseline_request_is_accepted_under_both_examples() {
             );
         }
         assert_eq!(trace.proposal, Proposal::Accept, "{}", w.agreement.id);
-        let d = trace.decision(T0.plus_secs(7200));
+        let d = trace.decision(T0.plus_secs(7200)).unwrap();
         assert!(matches!(d.outcome, Outcome::Accept { .. }));
     }
 }
@@ -60,7 +60,7 @@ fn traffic_below_the_three_year_threshold_is_a_proposed_refusal_under_the_eu_exa
     let trace = w.evaluate(&r);
     expect(&trace, RuleId::Penalty, Verdict::Fail);
     expect_proposed_refusal(&trace, &["below-penalty-threshold"]);
-    let d = trace.decision(RECEIVED);
+    let d = trace.decision(RECEIVED).unwrap();
     assert!(matches!(d.outcome, Outcome::PendingReview { .. }), "{d:?}");
 
     // Subscriber data have no threshold: asked for together, they may go on their own.
@@ -95,7 +95,7 @@ fn an_offence_on_the_political_list_waits_for_a_reviewer() {
         p => panic!("expected review, got {p:?}"),
     }
     assert_eq!(trace.review_due, Some(RECEIVED.plus_secs(10 * DAY)));
-    let d = trace.decision(RECEIVED);
+    let d = trace.decision(RECEIVED).unwrap();
     assert_eq!(
         d.outcome,
         Outcome::PendingReview {
@@ -144,7 +144,7 @@ fn bulk_selectors_are_a_proposed_refusal_on_the_bulk_ground() {
                 .starts_with("bulk collection is out of scope")
         );
         assert!(matches!(
-            trace.decision(RECEIVED).outcome,
+            trace.decision(RECEIVED).unwrap().outcome,
             Outcome::PendingReview { .. }
         ));
     }
@@ -164,7 +164,7 @@ fn bulk_selectors_are_a_proposed_refusal_on_the_bulk_ground() {
     ));
     assert!(!trace.needs_reviewer());
     assert_eq!(trace.review_due, None);
-    match trace.decision(RECEIVED).outcome {
+    match trace.decision(RECEIVED).unwrap().outcome {
         Outcome::Refuse { grounds } => assert_eq!(grounds[0].code, "bulk-selector"),
         o => panic!("expected refusal, got {o:?}"),
     }
@@ -200,7 +200,7 @@ fn an_emergency_needs_its_justification() {
     };
     let fields: Vec<&str> = missing.iter().map(|m| m.field.as_str()).collect();
     assert_eq!(fields, ["emergency.justification"]);
-    match trace.decision(RECEIVED).outcome {
+    match trace.decision(RECEIVED).unwrap().outcome {
         Outcome::Incomplete { missing: m } => assert_eq!(&m, missing),
         o => panic!("expected incomplete, got {o:?}"),
     }
@@ -318,8 +318,8 @@ fn preservation_then_one_extension_under_the_eu_example() {
 
 #[test]
 fn no_dual_criminality_is_a_proposed_refusal() {
-    // An offence code the table does not know.
-    let w = World::eu();
+    // An offence code the table does not know, at a node that checks dual criminality.
+    let w = World::eu_enforcing();
     let mut r = w.traffic_request();
     r.offence.code = "unlicensed-gambling".into();
     let trace = w.evaluate(&r);
@@ -358,7 +358,7 @@ fn the_stricter_retention_of_the_two_profiles_applies() {
         Some(730)
     );
     // The decision carries the conditions.
-    match w.evaluate(&w.request()).decision(RECEIVED).outcome {
+    match w.evaluate(&w.request()).decision(RECEIVED).unwrap().outcome {
         Outcome::Accept { conditions } => {
             assert_eq!(conditions.retention_days, Some(730));
             assert!(
@@ -392,7 +392,7 @@ fn suspended_transfers_are_refused_automatically() {
         assert!(grounds[0].explanation.contains("Decision of the ministry"));
         assert!(!trace.needs_reviewer());
         assert_eq!(trace.review_due, None);
-        let d = trace.decision(RECEIVED);
+        let d = trace.decision(RECEIVED).unwrap();
         assert_eq!(
             d.outcome,
             Outcome::Refuse {
@@ -501,7 +501,7 @@ fn due_dates_follow_the_agreement() {
     );
     assert!(trace.due.deliver_by >= trace.due.release_not_before);
     // The decision carries the due dates.
-    assert_eq!(trace.decision(RECEIVED).due, trace.due);
+    assert_eq!(trace.decision(RECEIVED).unwrap().due, trace.due);
 
     // Except in an emergency (Art. 8(4)).
     let mut r = w.traffic_request();
@@ -547,7 +547,7 @@ fn a_proposed_refusal_is_pending_review_until_the_review_is_due() {
         .review_due
         .expect("a proposed refusal has a review date");
     assert_eq!(due, RECEIVED.plus_secs(10 * DAY));
-    let d = trace.decision(RECEIVED.plus_secs(60));
+    let d = trace.decision(RECEIVED.plus_secs(60)).unwrap();
     assert_eq!(d.decided_at, RECEIVED.plus_secs(60));
     match d.outcome {
         Outcome::PendingReview { reason, due_at } => {
@@ -556,4 +556,102 @@ fn a_proposed_refusal_is_pending_review_until_the_review_is_due() {
         }
         o => panic!("expected pending review, got {o:?}"),
     }
+}
+
+#[test]
+fn fields_only_refused_categories_need_are_not_asked_for_where_partial_execution_is_possible() {
+    // A prosecutor asks for subscriber and traffic data; the person does not live in Germany
+    // and no notification reference is given. Traffic needs a judge (R03) and a notification
+    // (R11); subscriber data need neither. Asking for the reference would only delay the
+    // subscriber data, which can go now.
+    let w = World::eu();
+    let mut r = w.request();
+    r.categories = vec![DataCategory::Subscriber, DataCategory::Traffic];
+    r.notification_ref = None;
+    r.territory.person_resides_in_issuing_state = Some(false);
+    let trace = w.evaluate(&r);
+    expect(&trace, RuleId::Issuer, Verdict::Fail);
+    expect(&trace, RuleId::Notification, Verdict::Fail);
+    assert_eq!(
+        result(&trace, RuleId::Notification).categories,
+        [DataCategory::Traffic]
+    );
+    assert_eq!(missing(&trace, RuleId::Notification), ["notification_ref"]);
+    expect(&trace, RuleId::PartialFirst, Verdict::NeedsReview);
+    match &trace.proposal {
+        Proposal::Partial {
+            categories,
+            grounds,
+        } => {
+            assert_eq!(categories, &[DataCategory::Subscriber]);
+            let codes: Vec<&str> = grounds.iter().map(|g| g.code.as_str()).collect();
+            assert_eq!(codes, ["issuer-not-competent"]);
+        }
+        p => panic!("expected partial, not {p:?}"),
+    }
+    assert!(matches!(
+        trace.decision(RECEIVED).unwrap().outcome,
+        Outcome::PendingReview { .. }
+    ));
+
+    // Ordered by a judge, traffic can go too: then the reference is asked for.
+    r.issuer.authority_type = AuthorityType::InvestigatingJudge;
+    let trace = w.evaluate(&r);
+    match &trace.proposal {
+        Proposal::Incomplete { missing } => {
+            let fields: Vec<&str> = missing.iter().map(|m| m.field.as_str()).collect();
+            assert_eq!(fields, ["notification_ref"]);
+        }
+        p => panic!("expected incomplete, not {p:?}"),
+    }
+
+    // A missing field of the whole request is still asked for.
+    r.issuer.authority_type = AuthorityType::Prosecutor;
+    r.offence.statute.clear();
+    let trace = w.evaluate(&r);
+    match &trace.proposal {
+        Proposal::Incomplete { missing } => {
+            let fields: Vec<&str> = missing.iter().map(|m| m.field.as_str()).collect();
+            assert_eq!(fields, ["offence.statute"]);
+        }
+        p => panic!("expected incomplete, not {p:?}"),
+    }
+
+    // Without partial execution (traffic alone), the reference is asked for as before.
+    let mut r = w.request();
+    r.categories = vec![DataCategory::Traffic];
+    r.territory.person_resides_in_issuing_state = Some(false);
+    assert!(matches!(
+        w.evaluate(&r).proposal,
+        Proposal::Incomplete { .. }
+    ));
+}
+
+#[test]
+fn the_sample_production_request_is_accepted_under_the_eu_example_once_validated() {
+    use evx_protocol::document::Signed;
+    use evx_protocol::sample;
+
+    let w = World::eu();
+    let r = sample::production_request(RequestId([3; 16]));
+    assert_eq!(r.notification_ref, None);
+    assert_eq!(r.territory.person_resides_in_issuing_state, Some(true));
+    let signed = w.sign(&r);
+    let v = [Signed::sign(&sample::validation(&signed, &r), &w.judge).unwrap()];
+    let trace = w.run(&w.intake(&signed, &r).with_validations(&v));
+    assert_eq!(trace.proposal, Proposal::Accept, "{:#?}", trace.results);
+    // Offence and person in Germany: no notification, no waiting window (Art. 8(2)).
+    expect(&trace, RuleId::Notification, Verdict::Pass);
+    explains(&trace, RuleId::Notification, "Art. 8(2)");
+    assert_eq!(trace.due.release_not_before, None);
+    // The provider does not check dual criminality.
+    expect(&trace, RuleId::DualCriminality, Verdict::NotApplicable);
+
+    // Without the judge's validation, only the subscriber data may go.
+    let trace = w.evaluate(&r);
+    assert!(
+        matches!(&trace.proposal, Proposal::Partial { categories, .. } if categories == &[DataCategory::Subscriber]),
+        "{:?}",
+        trace.proposal
+    );
 }

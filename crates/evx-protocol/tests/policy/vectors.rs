@@ -8,7 +8,9 @@ use base64::engine::general_purpose::STANDARD;
 use evx_protocol::crypto::VerifyingKey;
 use evx_protocol::document::{AuthorityType, EvidenceRequest, JudicialValidation, Signed};
 use evx_protocol::ids::UnixTime;
-use evx_protocol::policy::{self, Agreement, Intake, KeyRole, Registry, Trace, TrustedKey};
+use evx_protocol::policy::{
+    self, Agreement, Channel, Intake, KeyRole, Registry, Trace, TrustedKey,
+};
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -69,6 +71,7 @@ fn check(path: &Path) {
         &signed,
         &request,
         UnixTime(get("received-at").parse().unwrap()),
+        Channel::MUTUAL_TLS,
     )
     .with_log_index(get("log-index").parse().unwrap())
     .with_validations(&validations);
