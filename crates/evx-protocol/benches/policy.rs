@@ -10,9 +10,11 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use evx_protocol::crypto::SigningKey;
-use evx_protocol::document::{AuthorityType, Signed};
+use evx_protocol::document::{AuthorityType, Selector, Signed};
 use evx_protocol::ids::RequestId;
-use evx_protocol::policy::{self, Agreement, Channel, Intake, KeyRole, Registry, TrustedKey};
+use evx_protocol::policy::{
+    self, Agreement, Channel, Intake, KeyRole, PrivilegedList, Registry, TrustedKey,
+};
 use evx_protocol::sample;
 
 fn bench(c: &mut Criterion) {
@@ -57,6 +59,24 @@ fn bench(c: &mut Criterion) {
                 black_box(&validated),
             ))
         })
+    });
+    // A newsroom-sized privileged list: 100 000 mailboxes, normalised once.
+    let entries: Vec<Selector> = (0..100_000)
+        .map(|i| Selector::Email(format!("reporter{i}@news{}.example", i % 500)))
+        .collect();
+    let list = PrivilegedList::new(&entries);
+    let with_list = intake.clone().with_privileged(&list);
+    g.bench_function("evaluate with a 100 000-entry privileged list", |b| {
+        b.iter(|| {
+            black_box(policy::evaluate(
+                &agreement,
+                &registry,
+                black_box(&with_list),
+            ))
+        })
+    });
+    g.bench_function("normalise a 100 000-entry privileged list", |b| {
+        b.iter(|| black_box(PrivilegedList::new(black_box(&entries))))
     });
     let trace = policy::evaluate(&agreement, &registry, &validated);
     g.bench_function("trace digest", |b| b.iter(|| black_box(trace.digest())));
