@@ -53,6 +53,11 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
                 match loaded {
                     Ok(a) => println!("{origin}: ok\n{}", describe(&a)),
                     Err(e) => {
+                        // The message may quote the file: no escape sequence reaches the terminal.
+                        let e: String = e
+                            .chars()
+                            .map(|c| if c.is_control() && c != '\n' { '?' } else { c })
+                            .collect();
                         eprintln!("{e}");
                         failed += 1;
                     }
@@ -167,6 +172,8 @@ pub(crate) fn describe(a: &Agreement) -> String {
         s += "  dual criminality also required for preservation (Art. 29(4) reservation)\n";
     }
     for (name, rule) in [
+        ("subscriber", &a.categories.subscriber),
+        ("identification", &a.categories.identification),
         ("traffic", &a.categories.traffic),
         ("content", &a.categories.content),
     ] {

@@ -203,7 +203,18 @@ fn main() {
             onward_authorised: Vec::new(),
             note: "partial".into(),
         };
-        document(12, &review, &key);
+        // One review per agreement, so not through `document`, which names seeds by kind.
+        let signed_review = Signed::sign(&review, &key).expect("reviews sign").encode();
+        write(
+            "documents",
+            &format!("review-decision-{name}-signed"),
+            &[&[12u8], &signed_review[..]].concat(),
+        );
+        write(
+            "documents",
+            &format!("review-decision-{name}-canonical"),
+            &[&[12u8 | 0x80], &canonical::encode(&review)[..]].concat(),
+        );
     }
 
     let messages = [

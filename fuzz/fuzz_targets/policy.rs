@@ -10,8 +10,10 @@ use std::sync::LazyLock;
 use evx_protocol::canonical;
 use evx_protocol::crypto::SigningKey;
 use evx_protocol::document::{EvidenceRequest, Signed};
-use evx_protocol::ids::{KeyId, RequestId, UnixTime};
-use evx_protocol::policy::{self, Agreement, Channel, Intake, PrivilegedList, Registry, Trace};
+use evx_protocol::ids::{RequestId, UnixTime};
+use evx_protocol::policy::{
+    self, Agreement, Channel, Intake, KeyRole, PrivilegedList, Registry, Trace, TrustedKey,
+};
 use evx_protocol::sample;
 use libfuzzer_sys::fuzz_target;
 
@@ -25,20 +27,23 @@ static AGREEMENTS: LazyLock<Vec<Agreement>> = LazyLock::new(|| {
 static KEY: LazyLock<SigningKey> = LazyLock::new(|| SigningKey::from_seed(&[7; 32]));
 
 fn evaluate(agreement: &Agreement, request: &EvidenceRequest, received_at: UnixTime) {
+    // The request is signed by a document key registered for its requesting party, so that the
+    // evaluation gets past the R13 precondition and produces a decision to sign.
+    let Ok(signed) = Signed::sign(request, &KEY) else {
+        return;
+    };
+    let mut registry = Registry::new();
+    registry.add(TrustedKey {
+        key: KEY.verifying_key(),
+        party: request.requesting_party.clone(),
+        role: KeyRole::Documents,
+    });
     // The request's own selectors double as a privileged list, to exercise the matching.
     let privileged = PrivilegedList::new(&request.selectors);
-    let intake = Intake {
-        request,
-        request_digest: [0; 32],
-        signer: KeyId([0; 32]),
-        received_at,
-        channel: Channel::MUTUAL_TLS,
-        log_index: Some(0),
-        validations: &[],
-        flags: &[],
-        privileged: &privileged,
-    };
-    let trace = policy::evaluate(agreement, &Registry::new(), &intake);
+    let intake = Intake::new(&signed, request, received_at, Channel::MUTUAL_TLS)
+        .with_log_index(0)
+        .with_privileged(&privileged);
+    let trace = policy::evaluate(agreement, &registry, &intake);
     let bytes = trace.encode();
     assert_eq!(Trace::decode(&bytes).expect("own trace decodes"), trace);
     if let Some(decision) = trace.decision(UnixTime(1)) {

@@ -484,6 +484,45 @@ impl Agreement {
         if self.id.trim().is_empty() || self.id.len() > 128 {
             return bad("id", "a non-empty identifier of at most 128 bytes");
         }
+        // Text that reaches traces, decisions and terminals: one line, bounded.
+        let line = |key: &str, value: &str, max: usize, may_be_empty: bool| {
+            if (!may_be_empty && value.trim().is_empty())
+                || value.len() > max
+                || value.chars().any(char::is_control)
+            {
+                Err((
+                    key.to_owned(),
+                    format!(
+                        "{}one line of at most {max} bytes, without control characters",
+                        if may_be_empty { "" } else { "a non-blank " }
+                    ),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        line("id", &self.id, 128, false)?;
+        line("title", &self.title, 200, false)?;
+        line(
+            "transfers.suspension_reason",
+            &self.transfers.suspension_reason,
+            1000,
+            true,
+        )?;
+        if let Some(u) = &self.transfers.umbrella_agreement {
+            line("transfers.umbrella_agreement", u, 200, false)?;
+        }
+        for (i, p) in self.parties.iter().enumerate() {
+            line(&format!("parties[{i}].name"), &p.name, 200, false)?;
+        }
+        for (i, o) in self.dual_criminality.offences.iter().enumerate() {
+            line(
+                &format!("dual_criminality.offences[{i}].conduct"),
+                &o.conduct,
+                500,
+                false,
+            )?;
+        }
         if self.parties.len() != 2 {
             return bad(
                 "parties",
@@ -519,10 +558,10 @@ impl Agreement {
         }
         let mut codes: Vec<&str> = Vec::new();
         for (i, o) in self.dual_criminality.offences.iter().enumerate() {
-            if o.code.is_empty() || !o.code.bytes().all(|b| b.is_ascii_graphic()) {
+            if !(1..=64).contains(&o.code.len()) || !o.code.bytes().all(|b| b.is_ascii_graphic()) {
                 return bad(
                     &format!("dual_criminality.offences[{i}].code"),
-                    "a non-empty code without spaces",
+                    "a code of 1 to 64 printable ASCII characters without spaces",
                 );
             }
             if codes.iter().any(|c| c.eq_ignore_ascii_case(&o.code)) {

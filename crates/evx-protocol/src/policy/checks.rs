@@ -491,8 +491,8 @@ pub(super) fn dual_criminality(c: &Ctx<'_>) -> RuleResult {
     }
 }
 
-/// The form the agreement's loader requires of offence codes, bounded so that a code can
-/// never carry a free-text payload.
+/// The form of an offence code — the loader requires the same of the agreement's table — bounded
+/// so that a code can never carry a free-text payload.
 fn offence_code_form(code: &str) -> bool {
     (1..=64).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_graphic())
 }
@@ -561,6 +561,16 @@ pub(super) fn required_fields(c: &Ctx<'_>) -> RuleResult {
         "selectors",
         "at least one particular target",
     );
+    if let OnwardTransfer::AuthorisedTo(to) = &r.onward_transfer {
+        let mut distinct: Vec<&str> = to.iter().map(|p| p.as_str()).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        need(
+            to.len() <= MAX_LISTED && distinct.len() == to.len(),
+            "onward_transfer",
+            "at most 16 recipients, each named once",
+        );
+    }
     need(
         r.time_range.from <= r.time_range.to,
         "time_range",
@@ -778,7 +788,7 @@ pub(super) fn onward_transfer(c: &Ctx<'_>) -> RuleResult {
         Verdict::NeedsReview,
         format!(
             "onward transfer to {} is asked for in advance: only a reviewer may authorise it",
-            unlisted.join(", ")
+            capped(&unlisted, ", ")
         ),
     )
 }
@@ -902,7 +912,13 @@ pub(super) fn emergency_scope(c: &Ctx<'_>) -> RuleResult {
     if !e.allowed {
         return fail(id, "the agreement provides no emergency procedure");
     }
-    if !c.unvalidated_emergency() {
+    let relies_on_relief = c.categories.iter().any(|&cat| {
+        !matches!(
+            competence(c, cat),
+            Competence::Alone | Competence::Validated
+        )
+    });
+    if !relies_on_relief {
         return pass(
             id,
             "emergency ordered or validated by a competent authority",
@@ -935,11 +951,19 @@ pub(super) fn emergency_scope(c: &Ctx<'_>) -> RuleResult {
     }
     fail_for(
         id,
-        format!(
-            "an unvalidated emergency may ask only for {}; {} need a judicial validation first",
-            names(&e.unvalidated_categories),
-            names(&beyond)
-        ),
+        if e.unvalidated_categories.is_empty() {
+            format!(
+                "the agreement allows no category before validation; {} need a competent issuer \
+                 or a judicial validation first",
+                names(&beyond)
+            )
+        } else {
+            format!(
+                "an unvalidated emergency may ask only for {}; {} need a judicial validation first",
+                names(&e.unvalidated_categories),
+                names(&beyond)
+            )
+        },
         beyond,
     )
 }

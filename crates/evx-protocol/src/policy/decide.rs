@@ -5,7 +5,8 @@ use super::agreement::Agreement;
 use super::registry::{KeyRole, Registry};
 use super::rule::{Proposal, RuleClass, RuleId, Trace, Verdict};
 use crate::document::{
-    Decision, DocumentError, EvidenceRequest, Outcome, ReviewDecision, ReviewVerdict, Signed,
+    Decision, Document, DocumentError, EvidenceRequest, Outcome, ReviewDecision, ReviewVerdict,
+    Signed,
 };
 use crate::ids::{KeyId, RequestId, UnixTime};
 use crate::purpose::OnwardTransfer;
@@ -118,6 +119,24 @@ pub enum ReviewError {
          neither party's profile prohibits it"
     )]
     OnwardNotAllowed,
+    /// The engine decided the request itself (acceptance, incomplete, or an automatic refusal
+    /// the agreement allows): a reviewer's decision would contradict the one already sent.
+    #[error(
+        "this request was decided without review (accepted, returned incomplete or refused \
+         automatically); a reviewer cannot decide it again — evaluate anew if circumstances changed"
+    )]
+    NotForReview,
+    /// The decision would be larger than a decision may be.
+    #[error(
+        "the decision would be {size} bytes, more than the {max} a decision may have; shorten the \
+         grounds' explanations or the reviewer's note"
+    )]
+    TooLarge {
+        /// Its encoded size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
     /// A precondition failed: nothing may be decided until the node has met it.
     #[error("{rule} is not met ({explanation}); meet it and evaluate again")]
     Precondition {
@@ -219,6 +238,9 @@ pub fn finalize(
             explanation: r.explanation.clone(),
         });
     }
+    if !trace.needs_reviewer() {
+        return Err(ReviewError::NotForReview);
+    }
     let releases = matches!(
         doc.verdict,
         ReviewVerdict::Approve | ReviewVerdict::Partial { .. }
@@ -281,15 +303,15 @@ pub fn finalize(
         if trace.onward_prohibited || !doc.onward_authorised.iter().all(|p| asked.contains(p)) {
             return Err(ReviewError::OnwardNotAllowed);
         }
-        conditions.onward_transfer = OnwardTransfer::AuthorisedTo(doc.onward_authorised.clone());
+        let mut to = doc.onward_authorised.clone();
+        to.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+        to.dedup();
+        let names: Vec<String> = to.iter().map(ToString::to_string).collect();
         conditions.notes.push(format!(
             "Onward transfer authorised by the reviewer to: {}.",
-            doc.onward_authorised
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            super::checks::capped(&names, ", ")
         ));
+        conditions.onward_transfer = OnwardTransfer::AuthorisedTo(to);
     }
     let outcome = match &doc.verdict {
         ReviewVerdict::Approve => Outcome::Accept { conditions },
@@ -345,7 +367,7 @@ pub fn finalize(
             },
         },
     };
-    Ok(Decision {
+    let decision = Decision {
         v: 1,
         request_id: trace.request_id,
         decided_at,
@@ -353,5 +375,13 @@ pub fn finalize(
         trace_digest: Some(trace.digest()),
         review_digest: Some(review.digest()),
         due: trace.due,
-    })
+    };
+    let size = crate::canonical::encode(&decision).len();
+    if size > Decision::MAX_SIZE {
+        return Err(ReviewError::TooLarge {
+            size,
+            max: Decision::MAX_SIZE,
+        });
+    }
+    Ok(decision)
 }

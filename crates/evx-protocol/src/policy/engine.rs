@@ -132,15 +132,15 @@ impl<'a> Ctx<'a> {
     }
 
     /// An emergency request that some category depends on emergency relief for.
+    /// An emergency request that relies on the emergency relief of the agreement for some
+    /// category: it must be validated by `validation_by`.
     pub(super) fn unvalidated_emergency(&self) -> bool {
         self.emergency
             && self.agreement.emergency.allowed
-            && self.categories.iter().any(|&cat| {
-                !matches!(
-                    checks::competence(self, cat),
-                    checks::Competence::Alone | checks::Competence::Validated
-                )
-            })
+            && self
+                .categories
+                .iter()
+                .any(|&cat| checks::competence(self, cat) == checks::Competence::PendingValidation)
     }
 }
 
@@ -266,11 +266,19 @@ fn propose(c: &Ctx<'_>, results: &[RuleResult]) -> Proposal {
         .iter()
         .any(|r| r.rule == RuleId::PartialFirst && r.verdict == Verdict::NeedsReview);
     let executable = checks::executable_categories(&c.categories, results);
+    // Only categories a reviewer could not release anyway (a mandatory safeguard refused
+    // them) are spared their fields: for the others the reviewer would need them.
+    let refused_for_good: Vec<_> = failed(RuleClass::Safeguard)
+        .filter(|r| !r.rule.reviewer_may_override())
+        .flat_map(|r| r.categories.iter().copied())
+        .collect();
     let missing: Vec<_> = failed(RuleClass::Completeness)
         .filter(|r| {
             !(partial
                 && !r.categories.is_empty()
-                && !r.categories.iter().any(|cat| executable.contains(cat)))
+                && r.categories
+                    .iter()
+                    .all(|cat| refused_for_good.contains(cat)))
         })
         .flat_map(|r| r.missing.iter().cloned())
         .collect();
@@ -320,7 +328,10 @@ fn conditions(c: &Ctx<'_>) -> Conditions {
                     .iter()
                     .all(|p| c.agreement.transfers.preauthorised_onward.contains(p)) =>
         {
-            OnwardTransfer::AuthorisedTo(to.clone())
+            let mut to = to.clone();
+            to.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+            to.dedup();
+            OnwardTransfer::AuthorisedTo(to)
         }
         _ => OnwardTransfer::DenyWithoutAuthorisation,
     };

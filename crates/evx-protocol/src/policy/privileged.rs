@@ -8,69 +8,123 @@
 //! without ASCII case, a trailing dot or a `+tag`; an e-mail address on the list also catches the
 //! same mailbox asked for as an account at that domain; a listed domain catches every mailbox,
 //! account and subdomain under it; IPv4-mapped IPv6 addresses are the IPv4 address; a listed
-//! address range catches every address in it. The list is normalised once, so checking a
-//! request costs a few set lookups per selector whatever the list's size.
+//! address range catches every address in it, and an asked range that covers a listed address
+//! or overlaps a listed range matches too. The list is normalised once, so checking a request
+//! costs a few ordered-set lookups per selector, plus one comparison per listed range.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use crate::document::Selector;
+use super::selector::{self, SelectorCheck};
+use crate::document::{Selector, TimeRange};
+use crate::ids::UnixTime;
 
 /// A normalised privileged list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PrivilegedList {
     keys: BTreeSet<String>,
+    ips: BTreeSet<IpAddr>,
     ranges: Vec<(IpAddr, u8)>,
+    rejected: Vec<usize>,
 }
 
 /// The empty list, for intakes without one.
 pub(super) static EMPTY: PrivilegedList = PrivilegedList {
     keys: BTreeSet::new(),
+    ips: BTreeSet::new(),
     ranges: Vec::new(),
+    rejected: Vec::new(),
 };
 
 fn host(s: &str) -> String {
-    s.strip_suffix('.').unwrap_or(s).to_ascii_lowercase()
+    let s = s.trim();
+    s.strip_suffix('.').unwrap_or(s).to_lowercase()
 }
 
+/// A mailbox key: the local part without a leading `@` (handles are written `@name`), without
+/// a `+tag`, in lower case (Unicode: mailbox names need not be ASCII).
 fn mailbox(local: &str, domain: &str) -> String {
+    let local = local.trim().trim_start_matches('@');
     let local = local.split_once('+').map_or(local, |(l, _)| l);
-    format!("mail:{}@{}", local.to_ascii_lowercase(), host(domain))
+    format!("mail:{}@{}", local.to_lowercase(), host(domain))
 }
 
-/// The key an entry is listed under, or the range it covers.
+/// The mailboxes an account names: `name` at its service, and, for handles that carry their
+/// own server (`user@instance`, `@user:server`), that mailbox too.
+fn account_mailboxes(service: &str, account: &str) -> Vec<String> {
+    let handle = account.trim().trim_start_matches('@');
+    let mut keys = vec![mailbox(handle, service)];
+    if let Some((l, d)) = handle.rsplit_once('@').or_else(|| handle.split_once(':')) {
+        keys.push(mailbox(l, d));
+    }
+    keys
+}
+
+/// A device id's key: its letters and digits in lower case, so that `35-209900-176148-1` and
+/// `352099001761481`, or `AA:BB:CC` and `aa-bb-cc`, are one device.
+fn device(d: &str) -> String {
+    let id: String = d
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    format!("device:{id}")
+}
+
+/// The keys an entry is listed under, the address or the range it covers.
 enum Listed {
-    Key(String),
+    Keys(Vec<String>),
+    Ip(IpAddr),
     Range(IpAddr, u8),
     Nothing,
+}
+
+/// A range in canonical form: an IPv4-mapped IPv6 range is the IPv4 range, its prefix 96 bits
+/// shorter; prefixes longer than the address are cut to it.
+fn canonical_range(network: IpAddr, prefix: u8) -> (IpAddr, u8) {
+    match network.to_canonical() {
+        v4 @ IpAddr::V4(_) if network.is_ipv6() => (v4, prefix.saturating_sub(96).min(32)),
+        n @ IpAddr::V4(_) => (n, prefix.min(32)),
+        n @ IpAddr::V6(_) => (n, prefix.min(128)),
+    }
+}
+
+/// The first and last address of a range.
+fn bounds(network: IpAddr, prefix: u8) -> (IpAddr, IpAddr) {
+    match network {
+        IpAddr::V4(n) => {
+            let host = 32 - u32::from(prefix);
+            let mask = u32::MAX.checked_shl(host).unwrap_or(0);
+            let lo = u32::from(n) & mask;
+            (IpAddr::V4(lo.into()), IpAddr::V4((lo | !mask).into()))
+        }
+        IpAddr::V6(n) => {
+            let host = 128 - u32::from(prefix);
+            let mask = u128::MAX.checked_shl(host).unwrap_or(0);
+            let lo = u128::from(n) & mask;
+            (IpAddr::V6(lo.into()), IpAddr::V6((lo | !mask).into()))
+        }
+    }
 }
 
 fn listed(s: &Selector) -> Listed {
     match s {
         Selector::Email(a) => match a.rsplit_once('@') {
-            Some((l, d)) => Listed::Key(mailbox(l, d)),
-            None => Listed::Key(format!("raw:{}", a.to_ascii_lowercase())),
+            Some((l, d)) => Listed::Keys(vec![mailbox(l, d)]),
+            None => Listed::Keys(vec![format!("raw:{}", a.trim().to_lowercase())]),
         },
-        Selector::Account { service, account } => match account.rsplit_once('@') {
-            Some((l, d)) => Listed::Key(mailbox(l, d)),
-            None => Listed::Key(mailbox(account, service)),
-        },
-        Selector::Domain(d) => Listed::Key(format!("domain:{}", host(d))),
-        Selector::IpAddress { address, .. } => {
-            Listed::Key(format!("ip:{}", address.to_canonical()))
-        }
+        Selector::Account { service, account } => Listed::Keys(account_mailboxes(service, account)),
+        Selector::Domain(d) => Listed::Keys(vec![format!("domain:{}", host(d))]),
+        Selector::IpAddress { address, .. } => Listed::Ip(address.to_canonical()),
         Selector::IpRange {
             network,
             prefix_len,
-        } => match network.to_canonical() {
-            // An IPv4-mapped IPv6 range is the IPv4 range: its prefix counts 96 bits fewer.
-            v4 @ IpAddr::V4(_) if network.is_ipv6() => {
-                Listed::Range(v4, prefix_len.saturating_sub(96))
-            }
-            n => Listed::Range(n, *prefix_len),
-        },
-        Selector::Phone(p) => Listed::Key(format!("phone:{}", digits(p))),
-        Selector::Device(d) => Listed::Key(format!("device:{}", d.to_ascii_lowercase())),
+        } => {
+            let (n, p) = canonical_range(*network, *prefix_len);
+            Listed::Range(n, p)
+        }
+        Selector::Phone(p) => Listed::Keys(vec![format!("phone:{}", digits(p))]),
+        Selector::Device(d) => Listed::Keys(vec![device(d)]),
         Selector::Keyword(_) | Selector::Area { .. } => Listed::Nothing,
     }
 }
@@ -99,26 +153,26 @@ fn asked_keys(s: &Selector, out: &mut Vec<String>) {
                 out.push(mailbox(l, d));
                 domains(d, out);
             }
-            None => out.push(format!("raw:{}", a.to_ascii_lowercase())),
+            None => out.push(format!("raw:{}", a.trim().to_lowercase())),
         },
         Selector::Account { service, account } => {
-            out.push(mailbox(account, service));
+            out.extend(account_mailboxes(service, account));
             domains(service, out);
-            if let Some((l, d)) = account.rsplit_once('@') {
-                out.push(mailbox(l, d));
+            let handle = account.trim().trim_start_matches('@');
+            if let Some((_, d)) = handle.rsplit_once('@').or_else(|| handle.split_once(':')) {
                 domains(d, out);
             }
         }
         Selector::Domain(d) => domains(d, out),
-        Selector::IpAddress { .. }
-        | Selector::IpRange { .. }
-        | Selector::Phone(_)
-        | Selector::Device(_) => {
-            if let Listed::Key(k) = listed(s) {
-                out.push(k);
+        Selector::Phone(_) | Selector::Device(_) => {
+            if let Listed::Keys(k) = listed(s) {
+                out.extend(k);
             }
         }
-        Selector::Keyword(_) | Selector::Area { .. } => {}
+        Selector::IpAddress { .. }
+        | Selector::IpRange { .. }
+        | Selector::Keyword(_)
+        | Selector::Area { .. } => {}
     }
 }
 
@@ -139,13 +193,42 @@ fn in_range(address: IpAddr, network: IpAddr, prefix: u8) -> bool {
 }
 
 impl PrivilegedList {
-    /// Normalises a list of identifiers. Keyword and area entries match nothing and are dropped.
+    /// Normalises a list of identifiers. Entries that can never match — malformed ones, keywords,
+    /// areas — are left out and reported by [`Self::rejected`], so the operator can correct
+    /// them; address ranges are kept.
     pub fn new(entries: &[Selector]) -> Self {
         let mut list = Self::default();
-        for e in entries {
+        let always = TimeRange {
+            from: UnixTime(0),
+            to: UnixTime(u64::MAX),
+        };
+        for (i, e) in entries.iter().enumerate() {
+            // Lists are typed by people: a number may carry spaces or hyphens, and a range of
+            // any size is a fine entry (a newsroom's network).
+            let entry = match e {
+                Selector::Phone(p) => Selector::Phone(
+                    p.chars()
+                        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+                        .collect(),
+                ),
+                other => other.clone(),
+            };
+            let usable = match selector::check(&entry, &always) {
+                SelectorCheck::Particular => true,
+                SelectorCheck::Bulk(_) | SelectorCheck::Malformed(_) => {
+                    matches!(e, Selector::IpRange { .. })
+                }
+            };
+            if !usable {
+                list.rejected.push(i);
+                continue;
+            }
             match listed(e) {
-                Listed::Key(k) => {
-                    list.keys.insert(k);
+                Listed::Keys(k) => {
+                    list.keys.extend(k);
+                }
+                Listed::Ip(ip) => {
+                    list.ips.insert(ip);
                 }
                 Listed::Range(n, p) => list.ranges.push((n, p)),
                 Listed::Nothing => {}
@@ -156,9 +239,14 @@ impl PrivilegedList {
         list
     }
 
-    /// How many distinct entries the list holds.
+    /// The positions of the entries left out because they can never match.
+    pub fn rejected(&self) -> &[usize] {
+        &self.rejected
+    }
+
+    /// How many distinct keys, addresses and ranges the list holds.
     pub fn len(&self) -> usize {
-        self.keys.len() + self.ranges.len()
+        self.keys.len() + self.ips.len() + self.ranges.len()
     }
 
     /// Whether the list is empty.
@@ -173,11 +261,23 @@ impl PrivilegedList {
         if keys.iter().any(|k| self.keys.contains(k)) {
             return true;
         }
-        let address = match selector {
-            Selector::IpAddress { address, .. } => address.to_canonical(),
-            Selector::IpRange { network, .. } => network.to_canonical(),
+        let (network, prefix) = match selector {
+            Selector::IpAddress { address, .. } => {
+                let a = address.to_canonical();
+                (a, if a.is_ipv4() { 32 } else { 128 })
+            }
+            Selector::IpRange {
+                network,
+                prefix_len,
+            } => canonical_range(*network, *prefix_len),
             _ => return false,
         };
-        self.ranges.iter().any(|&(n, p)| in_range(address, n, p))
+        let (first, last) = bounds(network, prefix);
+        // A listed address inside the asked address or range, or a listed range overlapping
+        // it (two prefixes overlap when one contains the other's network).
+        self.ips.range(first..=last).next().is_some()
+            || self.ranges.iter().any(|&(n, p)| {
+                in_range(network, n, p) || (p >= prefix && in_range(n, network, prefix))
+            })
     }
 }

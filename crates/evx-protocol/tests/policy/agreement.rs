@@ -499,3 +499,72 @@ fn an_eu_agreement_allows_unvalidated_emergencies_only_for_subscriber_and_identi
     .unwrap();
     assert_eq!(b.emergency.unvalidated_categories, [DataCategory::Traffic]);
 }
+
+#[test]
+fn an_offence_code_has_the_form_requests_can_match() {
+    let text = policy::examples::BUDAPEST;
+    let long = "x".repeat(65);
+    let (key, expected) = invalid(&edit(
+        text,
+        "code = \"computer-fraud\"",
+        &format!("code = \"{long}\""),
+    ));
+    assert_eq!(key, "dual_criminality.offences[3].code");
+    assert!(expected.contains("1 to 64 printable ASCII"), "{expected}");
+    let (key, _) = invalid(&edit(
+        text,
+        "code = \"computer-fraud\"",
+        "code = \"computer fraud\"",
+    ));
+    assert_eq!(key, "dual_criminality.offences[3].code");
+    // 64 characters are fine.
+    let fits = "y".repeat(64);
+    assert!(
+        load(&edit(
+            text,
+            "code = \"computer-fraud\"",
+            &format!("code = \"{fits}\"")
+        ))
+        .is_ok()
+    );
+}
+
+#[test]
+fn text_that_reaches_traces_is_one_bounded_line_and_an_umbrella_has_a_name() {
+    let (key, expected) = invalid(&edit(
+        BUDAPEST,
+        "preauthorised_onward = []",
+        "preauthorised_onward = []\numbrella_agreement = \"  \"",
+    ));
+    assert_eq!(key, "transfers.umbrella_agreement");
+    assert!(expected.contains("non-blank"), "{expected}");
+    let long = "r".repeat(1001);
+    let (key, _) = invalid(&edit(
+        BUDAPEST,
+        "suspension_reason = \"\"",
+        &format!("suspension_reason = \"{long}\""),
+    ));
+    assert_eq!(key, "transfers.suspension_reason");
+    let (key, _) = invalid(&edit(
+        BUDAPEST,
+        "suspension_reason = \"\"",
+        "suspension_reason = \"decided\\u001b[2J\"",
+    ));
+    assert_eq!(key, "transfers.suspension_reason");
+    let (key, _) = invalid(&edit(
+        BUDAPEST,
+        "conduct = \"defamation of a person\"",
+        "conduct = \"two\\nlines\"",
+    ));
+    assert_eq!(key, "dual_criminality.offences[7].conduct");
+    // A reason of 1000 bytes is fine.
+    let fits = "r".repeat(1000);
+    assert!(
+        load(&edit(
+            BUDAPEST,
+            "suspension_reason = \"\"",
+            &format!("suspension_reason = \"{fits}\"")
+        ))
+        .is_ok()
+    );
+}

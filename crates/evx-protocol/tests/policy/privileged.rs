@@ -358,3 +358,105 @@ fn an_ipv4_mapped_ipv6_range_entry_is_the_ipv4_range() {
         &[address(ip(198, 51, 101, 77))],
     );
 }
+
+#[test]
+fn an_asked_range_matches_the_listed_addresses_and_ranges_it_covers() {
+    let newsroom = ip(198, 51, 100, 7);
+    let listed = [address(newsroom), range(ip(203, 0, 113, 64), 26)];
+    catches(
+        &listed,
+        &[
+            // Ranges covering the listed address, however written.
+            range(ip(198, 51, 100, 0), 24),
+            range(ip(198, 0, 0, 0), 8),
+            range(mapped(198, 51, 100, 0), 120),
+            range(ip(0, 0, 0, 0), 0),
+            // A range inside the listed range, and one containing it.
+            range(ip(203, 0, 113, 80), 28),
+            range(ip(203, 0, 113, 0), 24),
+        ],
+        &[
+            range(ip(198, 51, 101, 0), 24),
+            range(ip(203, 0, 113, 0), 26),
+            range(
+                IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0)),
+                32,
+            ),
+        ],
+    );
+    // An IPv6 address on the list, and an asked IPv6 range around it.
+    let v6 = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 7, 0, 0, 0, 0, 1));
+    catches(
+        &[address(v6)],
+        &[range(
+            IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0)),
+            32,
+        )],
+        &[range(
+            IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb9, 0, 0, 0, 0, 0, 0)),
+            32,
+        )],
+    );
+}
+
+#[test]
+fn handles_unicode_case_and_device_formatting_do_not_escape_the_list() {
+    // A handle written with a leading `@`, on either side; handles that carry their server.
+    catches(
+        &[account("social.example", "journalist")],
+        &[
+            account("social.example", "@journalist"),
+            account("social.example", " @Journalist "),
+            account("other.example", "@journalist@social.example"),
+        ],
+        &[account("social.example", "@journalists")],
+    );
+    catches(
+        &[account("social.example", "@reporter")],
+        &[account("social.example", "reporter")],
+        &[],
+    );
+    catches(
+        &[account("chat.example", "@editor:matrix.news.example")],
+        &[email("editor@matrix.news.example")],
+        &[],
+    );
+    // Mailbox names are not always ASCII.
+    catches(
+        &[email("jürgen@presse.example")],
+        &[
+            email("JÜRGEN@presse.example"),
+            account("presse.example", "Jürgen"),
+        ],
+        &[email("juergen@presse.example")],
+    );
+    // Device ids however they are grouped or cased.
+    catches(
+        &[Selector::Device("352099001761481".into())],
+        &[Selector::Device("35-209900-176148-1".into())],
+        &[Selector::Device("352099001761482".into())],
+    );
+    catches(
+        &[Selector::Device("AA:BB:CC:00:11:22".into())],
+        &[Selector::Device("aa-bb-cc-00-11-22".into())],
+        &[],
+    );
+}
+
+#[test]
+fn entries_that_can_never_match_are_reported() {
+    let entries = [
+        email("editor@news.example"),
+        Selector::Phone("030 1234567".into()), // national format: no country code
+        domain("bücher.example"),              // not in its xn-- form
+        email("alice@"),
+        Selector::Keyword("journalism".into()),
+        Selector::Phone("+49 30 1234567".into()), // spaces are fine
+        range(ip(198, 51, 100, 0), 24),           // ranges are fine
+    ];
+    let list = PrivilegedList::new(&entries);
+    assert_eq!(list.rejected(), [1, 2, 3, 4]);
+    assert!(list.matches(&email("editor@news.example")));
+    assert!(list.matches(&Selector::Phone("+49301234567".into())));
+    assert!(list.matches(&address(ip(198, 51, 100, 1))));
+}

@@ -349,11 +349,28 @@ fn nothing_is_released_while_transfers_are_suspended() {
     let mut w = World::eu();
     let (r, _) = partial(&w);
     w.agreement.transfers.suspended = true;
+    // Where the agreement makes the suspension automatic, the refusal is final at once and no
+    // reviewer decides it again.
     let trace = w.evaluate(&r);
     assert!(matches!(
         trace.proposal,
         Proposal::Refuse {
             automatic: true,
+            ..
+        }
+    ));
+    let approve = w.review(&trace, ReviewVerdict::Approve, &w.reviewer);
+    assert_eq!(
+        finalize(&w, &trace, &r, &approve),
+        Err(ReviewError::NotForReview)
+    );
+    // Where it does not, a reviewer decides, and cannot release anything.
+    w.agreement.automatic_refusals.clear();
+    let trace = w.evaluate(&r);
+    assert!(matches!(
+        trace.proposal,
+        Proposal::Refuse {
+            automatic: false,
             ..
         }
     ));
@@ -505,24 +522,36 @@ fn an_incomplete_request_cannot_be_approved() {
     r.offence.statute.clear();
     let trace = w.evaluate(&r);
     assert!(matches!(trace.proposal, Proposal::Incomplete { .. }));
+    // The engine's own decision (incomplete) has gone out: no reviewer decides it again,
+    // whatever the verdict; the completed request is evaluated anew.
+    assert!(!trace.needs_reviewer());
     for verdict in [
         ReviewVerdict::Approve,
         ReviewVerdict::Partial {
             categories: vec![Subscriber],
         },
+        ReviewVerdict::Refuse,
     ] {
         let review = w.review(&trace, verdict, &w.reviewer);
         assert_eq!(
             finalize(&w, &trace, &r, &review),
-            Err(ReviewError::Incomplete)
+            Err(ReviewError::NotForReview)
         );
     }
-    // A reviewer may still refuse it.
+}
+
+#[test]
+fn an_automatic_decision_cannot_be_reviewed_again() {
+    // Accepted by the engine, or refused automatically while transfers are suspended.
+    let w = World::eu();
+    let r = w.request();
+    let trace = w.evaluate(&r);
+    assert_eq!(trace.proposal, Proposal::Accept);
     let review = w.review(&trace, ReviewVerdict::Refuse, &w.reviewer);
-    assert!(matches!(
-        finalize(&w, &trace, &r, &review).unwrap().outcome,
-        Outcome::Refuse { .. }
-    ));
+    assert_eq!(
+        finalize(&w, &trace, &r, &review),
+        Err(ReviewError::NotForReview)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -863,18 +892,69 @@ fn a_reviewer_cannot_release_a_category_whose_notification_was_never_given() {
     r.categories = vec![Subscriber, Traffic];
     r.offence.code = "unlicensed-gambling".into();
     r.notification_ref = None;
+    // Because a reviewer may override R05, traffic could be released: so the engine asks for
+    // the notification reference first instead of proposing partial execution.
     let trace = w.evaluate(&r);
-    assert!(matches!(trace.proposal, Proposal::Partial { .. }));
-    for verdict in [
-        ReviewVerdict::Approve,
-        ReviewVerdict::Partial {
-            categories: vec![Traffic],
-        },
-    ] {
-        let review = w.review(&trace, verdict, &w.reviewer);
-        assert!(
-            finalize(&w, &trace, &r, &review).is_err(),
-            "traffic data released without notification"
-        );
+    let Proposal::Incomplete { missing } = &trace.proposal else {
+        panic!("expected incomplete, got {:?}", trace.proposal)
+    };
+    assert!(
+        missing.iter().any(|m| m.field == "notification_ref"),
+        "{missing:?}"
+    );
+    // With the reference, partial execution is proposed, and a reviewer may override R05.
+    r.notification_ref = Some("IE-NOTIF-2026-77".into());
+    let trace = w.evaluate(&r);
+    assert!(
+        matches!(trace.proposal, Proposal::Partial { .. }),
+        "{:?}",
+        trace.proposal
+    );
+    let review = w.review(&trace, ReviewVerdict::Approve, &w.reviewer);
+    assert!(finalize(&w, &trace, &r, &review).is_ok());
+}
+
+#[test]
+fn a_decision_too_large_to_sign_is_refused_with_what_to_shorten() {
+    // The largest partial-execution review that still signs: its decision adds the conditions
+    // of use and the selectors to the reviewer's explanation, and no longer fits.
+    let w = World::eu_enforcing();
+    let mut r = w.traffic_request();
+    r.categories = vec![Subscriber, Traffic];
+    r.offence.code = "unlicensed-gambling".into();
+    let trace = w.evaluate(&r);
+    assert!(
+        matches!(trace.proposal, Proposal::Partial { .. }),
+        "{:?}",
+        trace.proposal
+    );
+    let verdict = ReviewVerdict::Partial {
+        categories: vec![Subscriber],
+    };
+    let mut len = 65_500;
+    let review = loop {
+        let mut doc = w
+            .review(&trace, verdict.clone(), &w.reviewer)
+            .verify(&w.reviewer.verifying_key())
+            .unwrap();
+        doc.grounds = vec![ground("reviewer", &"x".repeat(len))];
+        doc.note.clear();
+        if let Ok(signed) = Signed::sign(&doc, &w.reviewer) {
+            break signed;
+        }
+        len -= 50;
+    };
+    match finalize(&w, &trace, &r, &review) {
+        Err(ReviewError::TooLarge { size, max }) => {
+            assert!(size > max);
+            assert_eq!(max, 64 * 1024);
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
     }
+    let e = ReviewError::TooLarge {
+        size: 70_000,
+        max: 65_536,
+    }
+    .to_string();
+    assert!(e.contains("shorten"), "{e}");
 }

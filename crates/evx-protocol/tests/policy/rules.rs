@@ -2394,3 +2394,49 @@ fn a_trace_of_another_version_is_refused() {
         Err(evx_protocol::canonical::DecodeError::UnsupportedVersion { found: 2, .. })
     ));
 }
+
+#[test]
+fn r12b_without_unvalidated_categories_names_what_needs_a_competent_issuer() {
+    // Budapest allows emergencies but no category before validation: police asking for
+    // subscriber data in an emergency fail R12b (and R03), and no validation is awaited.
+    let w = World::budapest();
+    let mut r = w.emergency_request();
+    r.issuer.authority_type = AuthorityType::LawEnforcement;
+    let trace = w.evaluate(&r);
+    expect(&trace, RuleId::EmergencyScope, Verdict::Fail);
+    explains(
+        &trace,
+        RuleId::EmergencyScope,
+        "the agreement allows no category before validation; subscriber need a competent issuer",
+    );
+    assert_eq!(trace.due.validation_by, None);
+    // A prosecutor's emergency for content under Budapest: R03 refuses content, and no
+    // validation deadline is set, because the agreement grants no emergency relief for it.
+    let mut r = w.emergency_request();
+    r.categories = vec![Content];
+    let trace = w.evaluate(&r);
+    expect(&trace, RuleId::Issuer, Verdict::Fail);
+    expect(&trace, RuleId::EmergencyScope, Verdict::Fail);
+    assert_eq!(trace.due.validation_by, None);
+}
+
+#[test]
+fn r06_onward_recipients_are_few_and_distinct_and_conditions_name_each_once() {
+    let mut w = World::budapest();
+    w.agreement.transfers.preauthorised_onward = vec![party("FR-PNC")];
+    let mut r = w.request();
+    r.onward_transfer = OnwardTransfer::AuthorisedTo(vec![party("FR-PNC"); 2]);
+    let trace = w.evaluate(&r);
+    assert_eq!(missing(&trace, RuleId::RequiredFields), ["onward_transfer"]);
+    r.onward_transfer =
+        OnwardTransfer::AuthorisedTo((0..17).map(|i| party(&format!("P-{i}"))).collect());
+    let trace = w.evaluate(&r);
+    assert_eq!(missing(&trace, RuleId::RequiredFields), ["onward_transfer"]);
+    r.onward_transfer = OnwardTransfer::AuthorisedTo(vec![party("FR-PNC")]);
+    let trace = w.evaluate(&r);
+    expect(&trace, RuleId::RequiredFields, Verdict::Pass);
+    assert_eq!(
+        trace.conditions.onward_transfer,
+        OnwardTransfer::AuthorisedTo(vec![party("FR-PNC")])
+    );
+}
