@@ -488,7 +488,9 @@ impl Agreement {
         let line = |key: &str, value: &str, max: usize, may_be_empty: bool| {
             if (!may_be_empty && value.trim().is_empty())
                 || value.len() > max
-                || value.chars().any(char::is_control)
+                || value
+                    .chars()
+                    .any(|c| c.is_control() || super::triggers::invisible(c))
             {
                 Err((
                     key.to_owned(),

@@ -953,8 +953,13 @@ pub(super) fn emergency_scope(c: &Ctx<'_>) -> RuleResult {
         id,
         if e.unvalidated_categories.is_empty() {
             format!(
-                "the agreement allows no category before validation; {} need a competent issuer \
-                 or a judicial validation first",
+                "the agreement allows no category before validation{}; {} need a competent \
+                 issuer or a judicial validation first",
+                if e.unvalidated_preservation {
+                    " (other than by a preservation request)"
+                } else {
+                    ""
+                },
                 names(&beyond)
             )
         } else {

@@ -286,9 +286,6 @@ pub fn finalize(
             }
         }
     }
-    if releases && matches!(trace.proposal, Proposal::Incomplete { .. }) {
-        return Err(ReviewError::Incomplete);
-    }
     let grounds_ok = !doc.grounds.is_empty()
         && doc
             .grounds

@@ -131,7 +131,6 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// An emergency request that some category depends on emergency relief for.
     /// An emergency request that relies on the emergency relief of the agreement for some
     /// category: it must be validated by `validation_by`.
     pub(super) fn unvalidated_emergency(&self) -> bool {

@@ -55,7 +55,8 @@ fn account_mailboxes(service: &str, account: &str) -> Vec<String> {
     let handle = account.trim().trim_start_matches('@');
     let mut keys = vec![mailbox(handle, service)];
     if let Some((l, d)) = handle.rsplit_once('@').or_else(|| handle.split_once(':')) {
-        keys.push(mailbox(l, d));
+        // `@user:server:8448`: the server without its port.
+        keys.push(mailbox(l, d.split(':').next().unwrap_or(d)));
     }
     keys
 }
@@ -160,7 +161,7 @@ fn asked_keys(s: &Selector, out: &mut Vec<String>) {
             domains(service, out);
             let handle = account.trim().trim_start_matches('@');
             if let Some((_, d)) = handle.rsplit_once('@').or_else(|| handle.split_once(':')) {
-                domains(d, out);
+                domains(d.split(':').next().unwrap_or(d), out);
             }
         }
         Selector::Domain(d) => domains(d, out),
@@ -211,15 +212,23 @@ impl PrivilegedList {
                         .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
                         .collect(),
                 ),
+                Selector::Device(d) => Selector::Device(
+                    d.chars()
+                        .filter(|c| !matches!(c, ' ' | '-' | '.' | ':'))
+                        .collect(),
+                ),
                 other => other.clone(),
             };
+            // A device id of punctuation only names no device.
+            let no_device =
+                matches!(e, Selector::Device(d) if !d.chars().any(char::is_alphanumeric));
             let usable = match selector::check(&entry, &always) {
                 SelectorCheck::Particular => true,
                 SelectorCheck::Bulk(_) | SelectorCheck::Malformed(_) => {
                     matches!(e, Selector::IpRange { .. })
                 }
             };
-            if !usable {
+            if !usable || no_device {
                 list.rejected.push(i);
                 continue;
             }

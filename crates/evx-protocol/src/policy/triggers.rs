@@ -42,7 +42,7 @@ fn sanitise(note: &str) -> String {
 /// Line separators and the invisible formatting characters (bidirectional overrides and
 /// isolates, zero-width characters, the byte-order mark) that could make a note display
 /// differently from what it says.
-fn invisible(c: char) -> bool {
+pub(super) fn invisible(c: char) -> bool {
     matches!(c,
         '\u{85}' | '\u{2028}' | '\u{2029}'
         | '\u{200B}'..='\u{200F}'

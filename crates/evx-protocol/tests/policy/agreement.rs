@@ -568,3 +568,15 @@ fn text_that_reaches_traces_is_one_bounded_line_and_an_umbrella_has_a_name() {
         .is_ok()
     );
 }
+
+#[test]
+fn agreement_text_may_not_hide_its_direction_or_lines() {
+    for hidden in ["\\u202e", "\\u2028", "\\u200b"] {
+        let (key, _) = invalid(&edit(
+            BUDAPEST,
+            "suspension_reason = \"\"",
+            &format!("suspension_reason = \"decided{hidden}by the ministry\""),
+        ));
+        assert_eq!(key, "transfers.suspension_reason", "{hidden}");
+    }
+}

@@ -460,3 +460,19 @@ fn entries_that_can_never_match_are_reported() {
     assert!(list.matches(&Selector::Phone("+49301234567".into())));
     assert!(list.matches(&address(ip(198, 51, 100, 1))));
 }
+
+#[test]
+fn device_entries_are_typed_by_people_and_matrix_servers_may_carry_a_port() {
+    let list = PrivilegedList::new(&[
+        Selector::Device("35 209900 176148 1".into()),
+        Selector::Device("---".into()),
+    ]);
+    assert_eq!(list.rejected(), [1]);
+    assert!(list.matches(&Selector::Device("352099001761481".into())));
+    assert!(!list.matches(&Selector::Device("...".into())));
+    catches(
+        &[email("editor@matrix.news.example")],
+        &[account("chat.example", "@editor:matrix.news.example:8448")],
+        &[],
+    );
+}
