@@ -15,7 +15,8 @@
 //! - [`document`]: the signed documents of a request's life ([`document::EvidenceRequest`],
 //!   [`document::Decision`], …) and [`document::Signed`], their signature envelope.
 //! - [`frame`]: the wire codec: length-prefixed, versioned, kind-tagged frames.
-//! - [`merkle`]: RFC 9162 tree hashing, shared by packages and the audit log.
+//! - [`merkle`]: RFC 9162 tree hashing and inclusion and consistency proofs, shared by packages
+//!   and the audit log.
 //! - [`purpose`]: purpose limitation: what a package may be opened for.
 //! - [`package`]: the EVX1 evidence package: streaming seal and open.
 //! - [`policy`]: the policy engine: agreements, the safeguard rules, rule traces and review.

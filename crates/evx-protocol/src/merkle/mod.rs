@@ -8,6 +8,13 @@
 
 use crate::crypto::{Sha256, sha256};
 
+mod proof;
+
+pub use proof::{
+    MAX_PROOF_NODES, MissingLeaves, ProofError, Subtrees, VerifyError, consistency_proof,
+    inclusion_proof, verify_consistency, verify_inclusion,
+};
+
 /// A 32-byte tree hash.
 pub type Hash = [u8; 32];
 
