@@ -18,6 +18,7 @@
 //! - [`merkle`]: RFC 9162 tree hashing and inclusion and consistency proofs, shared by packages
 //!   and the audit log.
 //! - [`purpose`]: purpose limitation: what a package may be opened for.
+//! - [`note`]: C2SP signed notes, log checkpoints and witness cosignatures.
 //! - [`package`]: the EVX1 evidence package: streaming seal and open.
 //! - [`policy`]: the policy engine: agreements, the safeguard rules, rule traces and review.
 //!
@@ -87,6 +88,7 @@ pub mod document;
 pub mod frame;
 pub mod ids;
 pub mod merkle;
+pub mod note;
 pub mod package;
 pub mod policy;
 pub mod purpose;

@@ -1,0 +1,382 @@
+//! Signed notes, checkpoints and cosignatures, against the reference implementation's
+//! published example (golang.org/x/mod/sumdb/note): same key ids, same key encodings, the same
+//! signature byte for byte — so any standard verifier accepts evx's checkpoints.
+
+use evx_protocol::crypto::SigningKey;
+use evx_protocol::merkle::{leaf_hash, root_of_leaf_hashes};
+use evx_protocol::note::checkpoint::{Checkpoint, CheckpointError};
+use evx_protocol::note::cosignature::{self, CosignatureError};
+use evx_protocol::note::{
+    KeyError, Note, NoteError, NoteSigner, NoteVerifier, SIG_COSIGNATURE, SIG_ED25519,
+};
+use proptest::prelude::*;
+
+const VKEY: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
+const SKEY: &str = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+const TEXT: &str = "If you think cryptography is the answer to your problem,\n\
+                    then you don't know what your problem is.\n";
+const SIG: &str = "— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
+
+fn note_text() -> String {
+    format!("{TEXT}\n{SIG}")
+}
+
+#[test]
+fn keys_and_signature_match_the_reference_example() {
+    let signer = NoteSigner::parse(SKEY).unwrap();
+    assert_eq!(signer.id(), 0xc74f_20a3);
+    assert_eq!(signer.verifier().to_vkey(), VKEY);
+    assert_eq!(&*signer.to_skey(), SKEY);
+    let verifier = NoteVerifier::parse(VKEY).unwrap();
+    assert_eq!(verifier, signer.verifier());
+
+    let mut note = Note::new(TEXT).unwrap();
+    note.sign(&signer).unwrap();
+    assert_eq!(note.encode(), note_text());
+
+    let parsed = Note::parse(note_text().as_bytes()).unwrap();
+    assert_eq!(parsed, note);
+    let ok = parsed.verify(std::slice::from_ref(&verifier)).unwrap();
+    assert_eq!(ok.len(), 1);
+    // Secrets stay out of Debug.
+    assert!(!format!("{signer:?}").contains("AYEKFALV"));
+}
+
+#[test]
+fn malformed_keys_are_refused() {
+    for bad in [
+        "PeterNeumann+cc469956+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TWBADKEY==",
+        "PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+        "PeterNeumann+C74F20A3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+        "Peter Neumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+        "PeterNeumann+c74f20a3",
+        "PeterNeumann+c74f20a3+!!!!",
+        "+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+    ] {
+        assert!(NoteVerifier::parse(bad).is_err(), "{bad}");
+    }
+    assert!(matches!(
+        NoteVerifier::parse("PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"),
+        Err(KeyError::IdMismatch { .. })
+    ));
+    // Every truncation of the reference key is refused.
+    for end in 0..VKEY.len() {
+        if VKEY.is_char_boundary(end) {
+            assert!(
+                NoteVerifier::parse(&VKEY[..end]).is_err(),
+                "{}",
+                &VKEY[..end]
+            );
+        }
+    }
+}
+
+#[test]
+fn altered_notes_and_untrusted_signatures_are_refused() {
+    let verifier = NoteVerifier::parse(VKEY).unwrap();
+    let altered = note_text().replacen("answer", "answers", 1);
+    let note = Note::parse(altered.as_bytes()).unwrap();
+    assert!(matches!(
+        note.verify(std::slice::from_ref(&verifier)),
+        Err(NoteError::BadSignature { .. })
+    ));
+    // A note signed only by a key we do not know.
+    let other = NoteSigner::new(
+        "other.example/log",
+        SIG_ED25519,
+        SigningKey::from_seed(&[9; 32]),
+    )
+    .unwrap();
+    let mut n = Note::new(TEXT).unwrap();
+    n.sign(&other).unwrap();
+    assert_eq!(
+        n.verify(std::slice::from_ref(&verifier)),
+        Err(NoteError::NoTrustedSignature)
+    );
+    // Malformed envelopes.
+    for bad in [
+        "no blank line\n— PeterNeumann x08go/ZJ=\n".to_owned(),
+        format!("{TEXT}\n"),
+        format!("{TEXT}\n- PeterNeumann x08go/ZJkuBS9U=\n"),
+        format!("{TEXT}\n— PeterNeumann\n"),
+        format!("{TEXT}\n— PeterNeumann AAAA\n"),
+        format!("{TEXT}\n{}", SIG.trim_end()),
+        format!("tab\there\n\n{SIG}"),
+    ] {
+        assert!(Note::parse(bad.as_bytes()).is_err(), "{bad:?}");
+    }
+    assert!(Note::parse(&[0xff, 0xfe, b'\n', b'\n']).is_err());
+    assert!(matches!(
+        Note::parse(&vec![b'a'; (1 << 20) + 1]),
+        Err(NoteError::TooLarge(_))
+    ));
+}
+
+fn log_key() -> NoteSigner {
+    NoteSigner::new(
+        "evx.example/DE-BfJ/audit",
+        SIG_ED25519,
+        SigningKey::from_seed(&[1; 32]),
+    )
+    .unwrap()
+}
+
+fn witness_key() -> NoteSigner {
+    NoteSigner::new(
+        "evx.example/IE-provider-LERT/witness",
+        SIG_COSIGNATURE,
+        SigningKey::from_seed(&[2; 32]),
+    )
+    .unwrap()
+}
+
+fn checkpoint(size: u64) -> Checkpoint {
+    let leaves: Vec<_> = (0..size).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+    Checkpoint {
+        origin: "evx.example/DE-BfJ/audit".into(),
+        size,
+        root: root_of_leaf_hashes(&leaves),
+        extensions: Vec::new(),
+    }
+}
+
+#[test]
+fn checkpoints_round_trip_sign_and_open() {
+    let c = checkpoint(20);
+    let text = c.to_text();
+    assert!(text.starts_with("evx.example/DE-BfJ/audit\n20\n"));
+    assert_eq!(Checkpoint::from_text(&text).unwrap(), c);
+    let note = c.sign(&log_key()).unwrap();
+    let wire = note.encode();
+    let (opened, _) = Checkpoint::open(wire.as_bytes(), &log_key().verifier()).unwrap();
+    assert_eq!(opened, c);
+    // Another log's key, or a checkpoint naming another origin, is refused.
+    let other = NoteSigner::new(
+        "evx.example/FR/audit",
+        SIG_ED25519,
+        SigningKey::from_seed(&[1; 32]),
+    )
+    .unwrap();
+    assert!(Checkpoint::open(wire.as_bytes(), &other.verifier()).is_err());
+    let mut foreign = c.clone();
+    foreign.origin = "evx.example/FR/audit".into();
+    let wire = foreign.sign(&log_key()).unwrap().encode();
+    assert!(matches!(
+        Checkpoint::open(wire.as_bytes(), &log_key().verifier()),
+        Err(CheckpointError::OtherOrigin { .. })
+    ));
+    for bad in [
+        "o\n01\nAAAA\n",
+        "o\n-1\nAAAA\n",
+        "o\n\nAAAA\n",
+        "\n1\nAAAA\n",
+        "o\n1\nAAAA\n",
+        "o\n1\n",
+        "o\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n",
+        "o\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    ] {
+        assert!(Checkpoint::from_text(bad).is_err(), "{bad:?}");
+    }
+    assert!(Checkpoint::from_text("o\n0\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n").is_ok());
+}
+
+#[test]
+fn cosignatures_are_timestamped_and_bound_to_the_checkpoint() {
+    let mut note = checkpoint(20).sign(&log_key()).unwrap();
+    cosignature::cosign(&mut note, &witness_key(), 1_795_165_200).unwrap();
+    let wire = note.encode();
+    assert_eq!(wire.matches("\n— ").count(), 2);
+    let parsed = Note::parse(wire.as_bytes()).unwrap();
+    assert_eq!(
+        cosignature::verify(&parsed, &witness_key().verifier()),
+        Ok(1_795_165_200)
+    );
+    // The log's signature still opens; the cosignature is not a note signature of type 0x01.
+    assert!(Checkpoint::open(wire.as_bytes(), &log_key().verifier()).is_ok());
+    assert_eq!(
+        parsed.verify(&[witness_key().verifier()]),
+        Err(NoteError::NoTrustedSignature)
+    );
+    // A checkpoint altered after cosigning: the cosignature no longer verifies.
+    let altered = wire.replacen("\n20\n", "\n21\n", 1);
+    let altered = Note::parse(altered.as_bytes()).unwrap();
+    assert!(matches!(
+        cosignature::verify(&altered, &witness_key().verifier()),
+        Err(CosignatureError::Bad(_))
+    ));
+    // Not cosigned at all; a plain note key cannot cosign.
+    let plain = checkpoint(20).sign(&log_key()).unwrap();
+    assert!(matches!(
+        cosignature::verify(&plain, &witness_key().verifier()),
+        Err(CosignatureError::Missing(_))
+    ));
+    let mut n = plain.clone();
+    assert_eq!(
+        cosignature::cosign(&mut n, &log_key(), 1),
+        Err(CosignatureError::WrongKeyType)
+    );
+    assert_eq!(
+        cosignature::cosign(&mut n, &witness_key(), 1 << 63),
+        Err(CosignatureError::BadTimestamp)
+    );
+}
+
+proptest! {
+    #[test]
+    fn parsing_never_panics_and_round_trips(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        if let Ok(note) = Note::parse(&bytes) {
+            let encoded = note.encode();
+            prop_assert_eq!(encoded.as_bytes(), &bytes[..]);
+        }
+        let _ = Checkpoint::from_text(&String::from_utf8_lossy(&bytes));
+        let _ = NoteVerifier::parse(&String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
+    fn any_signed_text_verifies_and_round_trips(lines in prop::collection::vec("[a-z0-9 /.]{1,30}", 1..6)) {
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        let mut note = Note::new(text).unwrap();
+        note.sign(&log_key()).unwrap();
+        let parsed = Note::parse(note.encode().as_bytes()).unwrap();
+        prop_assert!(parsed.verify(&[log_key().verifier()]).is_ok());
+    }
+}
+
+mod witnessing {
+    use evx_protocol::merkle::{Hash, consistency_proof, leaf_hash, root_of_leaf_hashes};
+    use evx_protocol::note::checkpoint::Checkpoint;
+    use evx_protocol::note::cosignature;
+    use evx_protocol::note::witness::{ConflictKind, WitnessError, Witnessed, witness};
+
+    use super::{log_key, witness_key};
+
+    fn leaves(n: u64, fork_at: Option<u64>) -> Vec<Hash> {
+        (0..n)
+            .map(|i| {
+                if Some(i) == fork_at {
+                    leaf_hash(b"rewritten entry")
+                } else {
+                    leaf_hash(&i.to_be_bytes())
+                }
+            })
+            .collect()
+    }
+
+    fn signed(l: &[Hash]) -> String {
+        Checkpoint {
+            origin: "evx.example/DE-BfJ/audit".into(),
+            size: l.len() as u64,
+            root: root_of_leaf_hashes(l),
+            extensions: Vec::new(),
+        }
+        .sign(&log_key())
+        .unwrap()
+        .encode()
+    }
+
+    fn first(l: &[Hash]) -> Witnessed {
+        witness(
+            None,
+            signed(l).as_bytes(),
+            &[],
+            &log_key().verifier(),
+            &witness_key(),
+            100,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_consistent_extension_is_cosigned() {
+        let l = leaves(30, None);
+        let w = first(&l[..10]);
+        assert_eq!(
+            cosignature::verify(&w.note, &witness_key().verifier()),
+            Ok(100)
+        );
+        let proof = consistency_proof(&l[..], 10, 30).unwrap();
+        let w2 = witness(
+            Some(&w),
+            signed(&l).as_bytes(),
+            &proof,
+            &log_key().verifier(),
+            &witness_key(),
+            200,
+        )
+        .unwrap();
+        assert_eq!(w2.checkpoint.size, 30);
+        assert_eq!(
+            cosignature::verify(&w2.note, &witness_key().verifier()),
+            Ok(200)
+        );
+        // The same checkpoint again is cosigned again (a newer timestamp), with no proof.
+        let w3 = witness(
+            Some(&w2),
+            signed(&l).as_bytes(),
+            &[],
+            &log_key().verifier(),
+            &witness_key(),
+            300,
+        )
+        .unwrap();
+        assert_eq!(w3.checkpoint, w2.checkpoint);
+    }
+
+    #[test]
+    fn a_fork_a_rollback_and_an_unproven_extension_are_conflicts_with_portable_proof() {
+        let honest = leaves(30, None);
+        let w = first(&honest[..20]);
+        let log = log_key().verifier();
+        // Same size, rewritten history.
+        let forked = leaves(20, Some(3));
+        match witness(
+            Some(&w),
+            signed(&forked).as_bytes(),
+            &[],
+            &log,
+            &witness_key(),
+            5,
+        ) {
+            Err(WitnessError::Conflict(c)) => {
+                assert_eq!(c.kind, ConflictKind::Fork);
+                // Both checkpoints open with the log's key: anyone can check the fork.
+                let (a, _) = Checkpoint::open(c.cosigned.as_bytes(), &log).unwrap();
+                let (b, _) = Checkpoint::open(c.offered.as_bytes(), &log).unwrap();
+                assert_eq!(a.size, b.size);
+                assert_ne!(a.root, b.root);
+            }
+            other => panic!("expected a fork, got {other:?}"),
+        }
+        // Smaller than what was cosigned.
+        assert!(matches!(
+            witness(Some(&w), signed(&honest[..15]).as_bytes(), &[], &log, &witness_key(), 5),
+            Err(WitnessError::Conflict(c)) if c.kind == ConflictKind::Rollback
+        ));
+        // Larger, but built on a rewritten history: the honest-looking proof fails.
+        let forked30 = leaves(30, Some(3));
+        let proof = consistency_proof(&forked30[..], 20, 30).unwrap();
+        assert!(matches!(
+            witness(Some(&w), signed(&forked30).as_bytes(), &proof, &log, &witness_key(), 5),
+            Err(WitnessError::Conflict(c)) if c.kind == ConflictKind::Unproven
+        ));
+        // A malformed proof is refused, not reported as a conflict.
+        assert!(matches!(
+            witness(
+                Some(&w),
+                signed(&honest).as_bytes(),
+                &[],
+                &log,
+                &witness_key(),
+                5
+            ),
+            Err(WitnessError::Proof(_))
+        ));
+        // A checkpoint not signed by the peer's log proves nothing.
+        let mut fake = signed(&honest);
+        fake = fake.replacen("\n30\n", "\n31\n", 1);
+        assert!(matches!(
+            witness(Some(&w), fake.as_bytes(), &[], &log, &witness_key(), 5),
+            Err(WitnessError::Checkpoint(_))
+        ));
+    }
+}
