@@ -17,6 +17,7 @@
 
 use std::sync::LazyLock;
 
+use evx_protocol::audit::Event;
 use evx_protocol::canonical;
 use evx_protocol::crypto::{KeyFile, KeyKind, SigningKey, VerifyingKey};
 use evx_protocol::document::{
@@ -156,7 +157,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let self_sign = selector & 0x80 != 0;
-    match (selector & 0x7f) % 14 {
+    match (selector & 0x7f) % 15 {
         0 => signed::<EvidenceRequest>(rest, self_sign),
         1 => signed::<Acknowledgement>(rest, self_sign),
         2 => signed::<Decision>(rest, self_sign),
@@ -169,6 +170,9 @@ fuzz_target!(|data: &[u8]| {
         12 => signed::<ReviewDecision>(rest, self_sign),
         13 => {
             canonical_round_trip!(Trace, rest);
+        }
+        14 => {
+            canonical_round_trip!(Event, rest);
         }
         // Canonical-only types without a signature envelope.
         8 => {

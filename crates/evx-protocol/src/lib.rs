@@ -8,6 +8,7 @@
 //!
 //! # Map
 //!
+//! - [`audit`]: audit-log events, with salted commitments instead of case data.
 //! - [`ids`]: typed identifiers (parties, cases, requests, packages) and [`ids::UnixTime`].
 //! - [`crypto`]: the only module that touches ring, ed25519-dalek or hpke: document-signing
 //!   keys, HPKE keys, key ids and the key-file text format.
@@ -82,6 +83,7 @@
 #![forbid(unsafe_code)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+pub mod audit;
 pub mod canonical;
 pub mod crypto;
 pub mod document;
