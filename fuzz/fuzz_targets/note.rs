@@ -5,6 +5,7 @@
 #![no_main]
 
 use evx_protocol::note::checkpoint::Checkpoint;
+use evx_protocol::note::proof::LogProof;
 use evx_protocol::note::{Note, NoteSigner, NoteVerifier};
 use libfuzzer_sys::fuzz_target;
 
@@ -26,6 +27,9 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     if let Ok(c) = Checkpoint::from_text(&text) {
         assert_eq!(Checkpoint::from_text(&c.to_text()).ok(), Some(c));
+    }
+    if let Ok(p) = LogProof::parse(data) {
+        assert_eq!(LogProof::parse(p.encode().as_bytes()).ok(), Some(p));
     }
     if let Ok(v) = NoteVerifier::parse(&text) {
         assert_eq!(v.to_vkey(), text, "a verifier key re-renders to its text");

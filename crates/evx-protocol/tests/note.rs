@@ -380,3 +380,103 @@ mod witnessing {
         ));
     }
 }
+
+mod proofs {
+    use evx_protocol::merkle::{inclusion_proof, leaf_hash, root_of_leaf_hashes};
+    use evx_protocol::note::checkpoint::{Checkpoint, CheckpointError};
+    use evx_protocol::note::cosignature;
+    use evx_protocol::note::proof::{LogProof, ProofFormatError};
+
+    use super::{log_key, witness_key};
+
+    fn entries() -> Vec<Vec<u8>> {
+        (0..13u32)
+            .map(|i| format!("event {i}").into_bytes())
+            .collect()
+    }
+
+    fn proof_for(index: usize, cosigned: bool) -> LogProof {
+        let e = entries();
+        let leaves: Vec<_> = e.iter().map(|d| leaf_hash(d)).collect();
+        let mut note = Checkpoint {
+            origin: "evx.example/DE-BfJ/audit".into(),
+            size: leaves.len() as u64,
+            root: root_of_leaf_hashes(&leaves),
+            extensions: Vec::new(),
+        }
+        .sign(&log_key())
+        .unwrap();
+        if cosigned {
+            cosignature::cosign(&mut note, &witness_key(), 1_795_165_200).unwrap();
+        }
+        LogProof {
+            entry: Some(e[index].clone()),
+            index: index as u64,
+            path: inclusion_proof(&leaves[..], index as u64, leaves.len() as u64).unwrap(),
+            checkpoint: note.encode(),
+        }
+    }
+
+    #[test]
+    fn a_proof_round_trips_and_verifies_offline() {
+        let p = proof_for(7, true);
+        let text = p.encode();
+        assert!(text.starts_with("c2sp.org/tlog-proof@v1\nextra ZXZlbnQgNw==\nindex 7\n"));
+        let parsed = LogProof::parse(text.as_bytes()).unwrap();
+        assert_eq!(parsed, p);
+        let v = parsed
+            .verify(&log_key().verifier(), &[witness_key().verifier()], 1)
+            .unwrap();
+        assert_eq!(v.index, 7);
+        assert_eq!(v.entry, b"event 7");
+        assert_eq!(
+            v.cosigned_by,
+            [(witness_key().name().to_owned(), 1_795_165_200)]
+        );
+    }
+
+    #[test]
+    fn altered_or_unwitnessed_proofs_are_refused() {
+        let log = log_key().verifier();
+        let w = [witness_key().verifier()];
+        let mut p = proof_for(7, true);
+        p.entry = Some(b"event 8".to_vec());
+        assert!(matches!(
+            p.verify(&log, &w, 1),
+            Err(ProofFormatError::NotIncluded { index: 7, .. })
+        ));
+        let mut p = proof_for(7, true);
+        p.index = 6;
+        assert!(matches!(
+            p.verify(&log, &w, 1),
+            Err(ProofFormatError::NotIncluded { .. })
+        ));
+        let p = proof_for(7, false);
+        assert_eq!(
+            p.verify(&log, &w, 1),
+            Err(ProofFormatError::TooFewCosignatures {
+                found: 0,
+                required: 1
+            })
+        );
+        assert!(p.verify(&log, &w, 0).is_ok());
+        let mut p = proof_for(7, true);
+        p.checkpoint = p.checkpoint.replacen("\n13\n", "\n14\n", 1);
+        assert!(matches!(
+            p.verify(&log, &w, 1),
+            Err(ProofFormatError::Checkpoint(CheckpointError::Note(_)))
+        ));
+        let mut p = proof_for(7, true);
+        p.entry = None;
+        assert_eq!(p.verify(&log, &w, 1), Err(ProofFormatError::NoEntry));
+        for bad in [
+            "c2sp.org/tlog-proof@v2\nindex 1\n\nx\n",
+            "c2sp.org/tlog-proof@v1\nindex 01\n\nx\n",
+            "c2sp.org/tlog-proof@v1\nextra !!\nindex 1\n\nx\n",
+            "c2sp.org/tlog-proof@v1\nindex 1\nAAAA\n\nx\n",
+            "c2sp.org/tlog-proof@v1\nindex 1\n",
+        ] {
+            assert!(LogProof::parse(bad.as_bytes()).is_err(), "{bad:?}");
+        }
+    }
+}

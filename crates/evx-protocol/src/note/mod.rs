@@ -15,6 +15,7 @@
 pub mod checkpoint;
 pub mod cosignature;
 mod key;
+pub mod proof;
 mod signed;
 pub mod witness;
 
