@@ -1,6 +1,6 @@
 //! Merkle proof verification on arbitrary input: sizes, indices, roots and proof nodes from
-//! the fuzzer. Nothing may panic, and a proof that verifies must be the one evx would make for
-//! a tree whose leaves are the fuzzer's hashes.
+//! the fuzzer. Nothing may panic; over a tree of the fuzzer's leaf hashes, evx's own proofs
+//! verify, and a proof with one bit flipped does not.
 
 #![no_main]
 
@@ -43,6 +43,15 @@ fuzz_target!(|data: &[u8]| {
         let i = a % n;
         let path = inclusion_proof(&nodes[..], i, n).expect("index in range");
         verify_inclusion(&nodes[i as usize], i, n, &path, &root).expect("own proof verifies");
+        // Any single flipped bit in the path, or another leaf, fails.
+        if let Some(first) = path.first().copied() {
+            let mut bad = path.clone();
+            bad[0][usize::from(data[0]) % 32] ^= 1 << (data[1] % 8);
+            assert!(verify_inclusion(&nodes[i as usize], i, n, &bad, &root).is_err());
+            assert!(
+                verify_inclusion(&first, i, n, &path, &root).is_err() || first == nodes[i as usize]
+            );
+        }
         let old = 1 + b % n;
         let old_root = root_of_leaf_hashes(&nodes[..old as usize]);
         let c = consistency_proof(&nodes[..], old, n).expect("sizes in order");

@@ -158,9 +158,29 @@ fn checkpoints_round_trip_sign_and_open() {
     )
     .unwrap();
     assert!(Checkpoint::open(wire.as_bytes(), &other.verifier()).is_err());
+    // A log key signs only its own origin, and only text that reads back the same.
     let mut foreign = c.clone();
     foreign.origin = "evx.example/FR/audit".into();
-    let wire = foreign.sign(&log_key()).unwrap().encode();
+    assert!(matches!(
+        foreign.sign(&log_key()),
+        Err(CheckpointError::OtherOrigin { .. })
+    ));
+    let mut sneaky = c.clone();
+    sneaky.extensions = vec![String::new()];
+    assert!(matches!(
+        sneaky.sign(&log_key()),
+        Err(CheckpointError::Malformed(_))
+    ));
+    let mut empty = c.clone();
+    empty.size = 0;
+    assert!(
+        empty.sign(&log_key()).is_err(),
+        "an empty tree with a non-empty root"
+    );
+    // A note naming another origin, even signed by this log's key, does not open.
+    let mut note = Note::new(foreign.to_text()).unwrap();
+    note.sign(&log_key()).unwrap();
+    let wire = note.encode();
     assert!(matches!(
         Checkpoint::open(wire.as_bytes(), &log_key().verifier()),
         Err(CheckpointError::OtherOrigin { .. })
@@ -177,7 +197,9 @@ fn checkpoints_round_trip_sign_and_open() {
     ] {
         assert!(Checkpoint::from_text(bad).is_err(), "{bad:?}");
     }
-    assert!(Checkpoint::from_text("o\n0\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n").is_ok());
+    // An empty tree has exactly one root: SHA-256 of the empty string.
+    assert!(Checkpoint::from_text("o\n0\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n").is_err());
+    assert!(Checkpoint::from_text("o\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n").is_ok());
 }
 
 #[test]
@@ -245,8 +267,8 @@ proptest! {
 mod witnessing {
     use evx_protocol::merkle::{Hash, consistency_proof, leaf_hash, root_of_leaf_hashes};
     use evx_protocol::note::checkpoint::Checkpoint;
-    use evx_protocol::note::cosignature;
-    use evx_protocol::note::witness::{ConflictKind, WitnessError, Witnessed, witness};
+    use evx_protocol::note::witness::{WitnessError, Witnessed, witness};
+    use evx_protocol::note::{Note, NoteSignature, cosignature};
 
     use super::{log_key, witness_key};
 
@@ -274,72 +296,51 @@ mod witnessing {
         .encode()
     }
 
-    fn first(l: &[Hash]) -> Witnessed {
+    fn offer(
+        last: Option<&Witnessed>,
+        l: &[Hash],
+        proof: &[Hash],
+        now: u64,
+    ) -> Result<Witnessed, WitnessError> {
         witness(
-            None,
+            last,
             signed(l).as_bytes(),
-            &[],
+            proof,
             &log_key().verifier(),
             &witness_key(),
-            100,
+            now,
         )
-        .unwrap()
     }
 
     #[test]
     fn a_consistent_extension_is_cosigned() {
         let l = leaves(30, None);
-        let w = first(&l[..10]);
+        let w = offer(None, &l[..10], &[], 100).unwrap();
         assert_eq!(
             cosignature::verify(&w.note, &witness_key().verifier()),
             Ok(100)
         );
         let proof = consistency_proof(&l[..], 10, 30).unwrap();
-        let w2 = witness(
-            Some(&w),
-            signed(&l).as_bytes(),
-            &proof,
-            &log_key().verifier(),
-            &witness_key(),
-            200,
-        )
-        .unwrap();
+        let w2 = offer(Some(&w), &l, &proof, 200).unwrap();
         assert_eq!(w2.checkpoint.size, 30);
+        assert_eq!(w2.cosigned_at, 200);
         assert_eq!(
             cosignature::verify(&w2.note, &witness_key().verifier()),
             Ok(200)
         );
         // The same checkpoint again is cosigned again (a newer timestamp), with no proof.
-        let w3 = witness(
-            Some(&w2),
-            signed(&l).as_bytes(),
-            &[],
-            &log_key().verifier(),
-            &witness_key(),
-            300,
-        )
-        .unwrap();
+        let w3 = offer(Some(&w2), &l, &[], 300).unwrap();
         assert_eq!(w3.checkpoint, w2.checkpoint);
     }
 
     #[test]
-    fn a_fork_a_rollback_and_an_unproven_extension_are_conflicts_with_portable_proof() {
+    fn only_a_fork_is_a_conflict_and_it_carries_portable_proof() {
         let honest = leaves(30, None);
-        let w = first(&honest[..20]);
+        let w = offer(None, &honest[..20], &[], 100).unwrap();
         let log = log_key().verifier();
-        // Same size, rewritten history.
-        let forked = leaves(20, Some(3));
-        match witness(
-            Some(&w),
-            signed(&forked).as_bytes(),
-            &[],
-            &log,
-            &witness_key(),
-            5,
-        ) {
+        // Same size, rewritten history: a fork, proven by two checkpoints signed by the log.
+        match offer(Some(&w), &leaves(20, Some(3)), &[], 105) {
             Err(WitnessError::Conflict(c)) => {
-                assert_eq!(c.kind, ConflictKind::Fork);
-                // Both checkpoints open with the log's key: anyone can check the fork.
                 let (a, _) = Checkpoint::open(c.cosigned.as_bytes(), &log).unwrap();
                 let (b, _) = Checkpoint::open(c.offered.as_bytes(), &log).unwrap();
                 assert_eq!(a.size, b.size);
@@ -347,35 +348,73 @@ mod witnessing {
             }
             other => panic!("expected a fork, got {other:?}"),
         }
-        // Smaller than what was cosigned.
-        assert!(matches!(
-            witness(Some(&w), signed(&honest[..15]).as_bytes(), &[], &log, &witness_key(), 5),
-            Err(WitnessError::Conflict(c)) if c.kind == ConflictKind::Rollback
-        ));
-        // Larger, but built on a rewritten history: the honest-looking proof fails.
+        // Smaller than what was cosigned: stale, refused, not a conflict.
+        assert_eq!(
+            offer(Some(&w), &honest[..15], &[], 105),
+            Err(WitnessError::Stale { cosigned_size: 20 })
+        );
+        // Larger, but built on a rewritten history: the proof fails, nothing is cosigned.
         let forked30 = leaves(30, Some(3));
         let proof = consistency_proof(&forked30[..], 20, 30).unwrap();
         assert!(matches!(
-            witness(Some(&w), signed(&forked30).as_bytes(), &proof, &log, &witness_key(), 5),
-            Err(WitnessError::Conflict(c)) if c.kind == ConflictKind::Unproven
+            offer(Some(&w), &forked30, &proof, 105),
+            Err(WitnessError::BadProof(_))
         ));
-        // A malformed proof is refused, not reported as a conflict.
+        // A proof of the wrong length, likewise.
         assert!(matches!(
-            witness(
-                Some(&w),
-                signed(&honest).as_bytes(),
-                &[],
-                &log,
-                &witness_key(),
-                5
-            ),
-            Err(WitnessError::Proof(_))
+            offer(Some(&w), &honest, &[], 105),
+            Err(WitnessError::BadProof(_))
         ));
+        // The witness's clock may not go back behind its last cosignature.
+        let proof = consistency_proof(&honest[..], 20, 30).unwrap();
+        assert_eq!(
+            offer(Some(&w), &honest, &proof, 99),
+            Err(WitnessError::ClockBehind { now: 99, last: 100 })
+        );
         // A checkpoint not signed by the peer's log proves nothing.
-        let mut fake = signed(&honest);
-        fake = fake.replacen("\n30\n", "\n31\n", 1);
+        let fake = signed(&honest).replacen("\n30\n", "\n31\n", 1);
         assert!(matches!(
-            witness(Some(&w), fake.as_bytes(), &[], &log, &witness_key(), 5),
+            witness(Some(&w), fake.as_bytes(), &proof, &log, &witness_key(), 105),
+            Err(WitnessError::Checkpoint(_))
+        ));
+    }
+
+    #[test]
+    fn the_cosigned_note_keeps_only_the_logs_signature_and_the_cosignature() {
+        let l = leaves(10, None);
+        // The offered note carries junk: a bad line under the witness's own name and id, and
+        // a line by a stranger.
+        let mut offered = Note::parse(signed(&l).as_bytes()).unwrap();
+        let me = witness_key();
+        offered
+            .push_signature(NoteSignature {
+                name: me.name().to_owned(),
+                key_id: me.id(),
+                signature: vec![0; 72],
+            })
+            .unwrap();
+        offered
+            .push_signature(NoteSignature {
+                name: "stranger.example".into(),
+                key_id: 7,
+                signature: vec![1; 64],
+            })
+            .unwrap();
+        let w = witness(
+            None,
+            offered.encode().as_bytes(),
+            &[],
+            &log_key().verifier(),
+            &me,
+            100,
+        )
+        .unwrap();
+        assert_eq!(w.note.signatures().len(), 2);
+        assert_eq!(cosignature::verify(&w.note, &me.verifier()), Ok(100));
+        // An oversized offer is refused before anything is parsed.
+        let big = format!("{}{}", "x".repeat(20_000), signed(&l));
+        assert!(matches!(
+            witness(None, big.as_bytes(), &[], &log_key().verifier(), &me, 100),
             Err(WitnessError::Checkpoint(_))
         ));
     }

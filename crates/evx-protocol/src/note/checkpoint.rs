@@ -83,6 +83,11 @@ impl Checkpoint {
             .ok_or(CheckpointError::Malformed(
                 "the third line is the base64 of a 32-byte root hash",
             ))?;
+        if size == 0 && root != crate::merkle::empty_root() {
+            return Err(CheckpointError::Malformed(
+                "an empty tree's root is the SHA-256 of the empty string",
+            ));
+        }
         let extensions: Vec<String> = lines.map(str::to_owned).collect();
         if extensions.iter().any(String::is_empty) {
             return Err(CheckpointError::Malformed(
@@ -97,9 +102,23 @@ impl Checkpoint {
         })
     }
 
-    /// The checkpoint as a note signed by the log's key (whose name should be the origin).
-    pub fn sign(&self, log_key: &NoteSigner) -> Result<Note, NoteError> {
-        let mut note = Note::new(self.to_text())?;
+    /// The checkpoint as a note signed by the log's key, whose name must be the origin. Refuses
+    /// a checkpoint whose text would read back as something else (an origin with a newline, an
+    /// empty extension line, an empty tree with another root).
+    pub fn sign(&self, log_key: &NoteSigner) -> Result<Note, CheckpointError> {
+        if log_key.name() != self.origin {
+            return Err(CheckpointError::OtherOrigin {
+                found: self.origin.clone(),
+                expected: log_key.name().to_owned(),
+            });
+        }
+        let text = self.to_text();
+        if Self::from_text(&text).as_ref() != Ok(self) {
+            return Err(CheckpointError::Malformed(
+                "its text would not read back as the same checkpoint",
+            ));
+        }
+        let mut note = Note::new(text)?;
         note.sign(log_key)?;
         Ok(note)
     }

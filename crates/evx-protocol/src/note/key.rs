@@ -60,7 +60,7 @@ pub(super) fn check_name(name: &str) -> Result<(), KeyError> {
     if name.is_empty()
         || name
             .chars()
-            .any(|c| c.is_whitespace() || c == '+' || c.is_control())
+            .any(|c| c.is_whitespace() || c == '+' || c < ' ')
     {
         return Err(KeyError::BadName(name.chars().take(64).collect()));
     }

@@ -66,8 +66,13 @@ pub struct Note {
     signatures: Vec<NoteSignature>,
 }
 
+/// The specification forbids the ASCII control characters (below U+0020) other than newline.
+fn forbidden(c: char) -> bool {
+    c < ' ' && c != '\n'
+}
+
 fn check_text(text: &str) -> Result<(), NoteError> {
-    if text.chars().any(|c| c.is_control() && c != '\n') {
+    if text.chars().any(forbidden) {
         return Err(NoteError::BadText);
     }
     if text.is_empty() || !text.ends_with('\n') {
@@ -144,12 +149,15 @@ impl Note {
     }
 
     /// Parses a signed note. Signatures are not checked here: see [`Note::verify`].
+    ///
+    /// Stricter than Go's reference parser in one respect: base64 with non-zero trailing bits
+    /// is refused, so a note has exactly one encoding.
     pub fn parse(bytes: &[u8]) -> Result<Self, NoteError> {
         if bytes.len() > MAX_NOTE_SIZE {
             return Err(NoteError::TooLarge(bytes.len()));
         }
         let s = core::str::from_utf8(bytes).map_err(|_| NoteError::BadText)?;
-        if s.chars().any(|c| c.is_control() && c != '\n') {
+        if s.chars().any(forbidden) {
             return Err(NoteError::BadText);
         }
         // The text ends at the last blank line.
@@ -194,8 +202,9 @@ impl Note {
     }
 
     /// Verifies the note against trusted Ed25519 note keys: signatures by unknown keys are
-    /// ignored, every signature by a known key must verify, and at least one must. Returns the
-    /// verifiers whose signatures verified.
+    /// ignored, every signature by a known key must verify (a repeated line too: a note
+    /// carrying a bad signature by a trusted key is refused, as the specification advises), and
+    /// at least one must. Returns the verifiers whose signatures verified.
     pub fn verify<'v>(
         &self,
         verifiers: &'v [NoteVerifier],
