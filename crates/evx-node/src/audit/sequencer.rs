@@ -1,0 +1,158 @@
+//! The sequencer: one thread that owns the writing connection and group-commits appends.
+
+use std::sync::mpsc;
+
+use evx_protocol::merkle::{Hash, empty_root, leaf_hash, node_hash};
+use evx_protocol::note::NoteSigner;
+use evx_protocol::note::checkpoint::Checkpoint;
+use rusqlite::{Connection, params};
+
+use super::{Append, StoreError, sql, store};
+
+/// The most appends committed in one transaction.
+const MAX_BATCH: usize = 4096;
+
+/// The tree's right edge: the roots of its complete subtrees, largest first, and its size.
+struct Frontier {
+    size: u64,
+    roots: Vec<Hash>,
+}
+
+impl Frontier {
+    fn load(conn: &Connection) -> Result<Self, StoreError> {
+        let size = store::size(conn)?;
+        Ok(Self {
+            size,
+            roots: store::frontier(conn, size)?,
+        })
+    }
+
+    /// Adds a leaf, returning the complete subtrees it closes as (level, index, hash).
+    fn push(&mut self, leaf: Hash) -> Vec<(u32, u64, Hash)> {
+        let index = self.size;
+        let mut h = leaf;
+        let mut closed = Vec::new();
+        let (mut c, mut level) = (index, 0u32);
+        while c & 1 == 1 {
+            let Some(left) = self.roots.pop() else {
+                break;
+            };
+            h = node_hash(&left, &h);
+            level += 1;
+            closed.push((level, index >> level, h));
+            c >>= 1;
+        }
+        self.roots.push(h);
+        self.size += 1;
+        closed
+    }
+
+    fn root(&self) -> Hash {
+        let mut it = self.roots.iter().rev();
+        match it.next() {
+            None => empty_root(),
+            Some(last) => it.fold(*last, |acc, left| node_hash(left, &acc)),
+        }
+    }
+}
+
+pub(super) fn spawn(
+    conn: Connection,
+    log_key: NoteSigner,
+    rx: mpsc::Receiver<Append>,
+) -> Result<std::thread::JoinHandle<()>, StoreError> {
+    let frontier = Frontier::load(&conn)?;
+    std::thread::Builder::new()
+        .name("evx-audit-sequencer".into())
+        .spawn(move || run(conn, log_key, rx, frontier))
+        .map_err(|source| StoreError::Dir {
+            path: "(sequencer thread)".into(),
+            source,
+        })
+}
+
+fn run(
+    mut conn: Connection,
+    log_key: NoteSigner,
+    rx: mpsc::Receiver<Append>,
+    mut frontier: Frontier,
+) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(a) => batch.push(a),
+                Err(_) => break,
+            }
+        }
+        let start = frontier.size;
+        match commit(&mut conn, &log_key, &mut frontier, &batch) {
+            Ok(()) => {
+                for (i, a) in batch.into_iter().enumerate() {
+                    let _ = a.reply.send(Ok(start + i as u64));
+                }
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                for a in batch {
+                    let _ = a.reply.send(Err(msg.clone()));
+                }
+                // The transaction rolled back: start again from what is on disk.
+                match Frontier::load(&conn) {
+                    Ok(f) => frontier = f,
+                    Err(_) => return,
+                }
+            }
+        }
+    }
+}
+
+/// Writes a batch, the subtrees it completes and a signed checkpoint, in one durable commit.
+fn commit(
+    conn: &mut Connection,
+    log_key: &NoteSigner,
+    frontier: &mut Frontier,
+    batch: &[Append],
+) -> Result<(), StoreError> {
+    let tx = conn.transaction().map_err(sql("begin a batch"))?;
+    {
+        let mut entry = tx
+            .prepare_cached("INSERT INTO entries (idx, data, leaf) VALUES (?1, ?2, ?3)")
+            .map_err(sql("prepare the entry insert"))?;
+        let mut node = tx
+            .prepare_cached("INSERT INTO nodes (level, idx, hash) VALUES (?1, ?2, ?3)")
+            .map_err(sql("prepare the node insert"))?;
+        let mut salt = tx
+            .prepare_cached("INSERT INTO salts (idx, field, salt) VALUES (?1, ?2, ?3)")
+            .map_err(sql("prepare the salt insert"))?;
+        for a in batch {
+            let index = frontier.size;
+            let leaf = leaf_hash(&a.data);
+            entry
+                .execute(params![index as i64, a.data, leaf.as_slice()])
+                .map_err(sql("append an entry"))?;
+            for (field, s) in &a.salts {
+                salt.execute(params![index as i64, field, s.as_slice()])
+                    .map_err(sql("record a salt"))?;
+            }
+            for (level, idx, h) in frontier.push(leaf) {
+                node.execute(params![level, idx as i64, h.as_slice()])
+                    .map_err(sql("record a subtree hash"))?;
+            }
+        }
+    }
+    let note = Checkpoint {
+        origin: log_key.name().to_owned(),
+        size: frontier.size,
+        root: frontier.root(),
+        extensions: Vec::new(),
+    }
+    .sign(log_key)
+    .map_err(|e| StoreError::Corrupt(format!("signing a checkpoint: {e}")))?;
+    tx.execute(
+        "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
+        params![frontier.size as i64, note.encode()],
+    )
+    .map_err(sql("record the checkpoint"))?;
+    tx.commit().map_err(sql("commit a batch"))
+}

@@ -1,0 +1,180 @@
+//! Verifying a log from scratch: every entry, every stored hash, every checkpoint.
+
+use std::collections::BTreeMap;
+
+use evx_protocol::audit::Event;
+use evx_protocol::merkle::{Hash, empty_root, leaf_hash, node_hash};
+use evx_protocol::note::NoteVerifier;
+use evx_protocol::note::checkpoint::Checkpoint;
+use rusqlite::Connection;
+
+use super::{StoreError, sql};
+
+/// What a successful verification covered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Entries checked.
+    pub entries: u64,
+    /// Checkpoints checked.
+    pub checkpoints: u64,
+    /// The root of the whole log.
+    pub root: Hash,
+}
+
+/// The first thing found wrong.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyFailure {
+    /// An entry is missing, malformed, or its stored leaf hash differs.
+    #[error("entry {index}: {why}")]
+    Entry {
+        /// Its index.
+        index: u64,
+        /// What is wrong.
+        why: String,
+    },
+    /// A stored subtree hash differs from the one recomputed from the entries.
+    #[error(
+        "stored subtree hash at level {level}, index {index} differs from the entries' (or is missing)"
+    )]
+    Node {
+        /// Its level.
+        level: u32,
+        /// Its index.
+        index: u64,
+    },
+    /// A checkpoint is unsigned, malformed, or its root differs from the entries'.
+    #[error("checkpoint of size {size}: {why}")]
+    Checkpoint {
+        /// Its size.
+        size: u64,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+impl From<VerifyFailure> for StoreError {
+    fn from(f: VerifyFailure) -> Self {
+        Self::Tampered(f)
+    }
+}
+
+/// Recomputes the log and checks it; the first failure is returned as
+/// [`StoreError::Tampered`] naming the entry, hash or checkpoint.
+pub(super) fn verify(conn: &Connection, log: &NoteVerifier) -> Result<VerifyReport, StoreError> {
+    // Checkpoints first: their signatures, and the sizes at which roots must be compared.
+    let mut checkpoints: BTreeMap<u64, Hash> = BTreeMap::new();
+    {
+        let mut stmt = conn
+            .prepare("SELECT size, note FROM checkpoints ORDER BY size")
+            .map_err(sql("read the checkpoints"))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .map_err(sql("read the checkpoints"))?;
+        for row in rows {
+            let (size, note) = row.map_err(sql("read the checkpoints"))?;
+            let size = size as u64;
+            let bad = |why: String| VerifyFailure::Checkpoint { size, why };
+            let (c, _) = Checkpoint::open(note.as_bytes(), log).map_err(|e| bad(e.to_string()))?;
+            if c.size != size {
+                return Err(bad(format!("its text says size {}", c.size)).into());
+            }
+            checkpoints.insert(size, c.root);
+        }
+    }
+    // Then every entry, in order, rebuilding every subtree.
+    let mut stmt = conn
+        .prepare("SELECT idx, CAST(data AS BLOB), CAST(leaf AS BLOB) FROM entries ORDER BY idx")
+        .map_err(sql("read the entries"))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })
+        .map_err(sql("read the entries"))?;
+    let mut node_stmt = conn
+        .prepare("SELECT CAST(hash AS BLOB) FROM nodes WHERE level = ?1 AND idx = ?2")
+        .map_err(sql("read the subtree hashes"))?;
+    let mut roots: Vec<Hash> = Vec::new();
+    let mut size = 0u64;
+    let root_of = |roots: &[Hash]| {
+        let mut it = roots.iter().rev();
+        match it.next() {
+            None => empty_root(),
+            Some(last) => it.fold(*last, |acc, left| node_hash(left, &acc)),
+        }
+    };
+    if let Some(r) = checkpoints.get(&0)
+        && *r != empty_root()
+    {
+        return Err(VerifyFailure::Checkpoint {
+            size: 0,
+            why: "its root is not the empty tree's".into(),
+        }
+        .into());
+    }
+    for row in rows {
+        let (idx, data, leaf) = row.map_err(sql("read the entries"))?;
+        let index = idx as u64;
+        let bad = |why: &str| VerifyFailure::Entry {
+            index: size,
+            why: why.to_owned(),
+        };
+        if index != size {
+            return Err(bad("missing: the entries jump past it").into());
+        }
+        if let Err(e) = Event::decode(&data) {
+            return Err(bad(&format!("does not decode: {e}")).into());
+        }
+        let h = leaf_hash(&data);
+        if leaf.as_slice() != h.as_slice() {
+            return Err(bad("its stored leaf hash differs from its data's").into());
+        }
+        // Fold into the frontier, checking each subtree completed against the stored one.
+        let (mut c, mut level, mut acc) = (index, 0u32, h);
+        while c & 1 == 1 {
+            let Some(left) = roots.pop() else { break };
+            acc = node_hash(&left, &acc);
+            level += 1;
+            let node_index = index >> level;
+            let stored: Option<Vec<u8>> = node_stmt
+                .query_row(rusqlite::params![level, node_index as i64], |r| r.get(0))
+                .ok();
+            if stored.as_deref() != Some(acc.as_slice()) {
+                return Err(VerifyFailure::Node {
+                    level,
+                    index: node_index,
+                }
+                .into());
+            }
+            c >>= 1;
+        }
+        roots.push(acc);
+        size += 1;
+        if let Some(root) = checkpoints.get(&size)
+            && *root != root_of(&roots)
+        {
+            return Err(VerifyFailure::Checkpoint {
+                size,
+                why: "its root differs from the entries' root at that size".into(),
+            }
+            .into());
+        }
+    }
+    if let Some((&last, _)) = checkpoints.iter().next_back()
+        && last > size
+    {
+        return Err(VerifyFailure::Checkpoint {
+            size: last,
+            why: format!("it covers {last} entries but the log holds {size}: entries were removed"),
+        }
+        .into());
+    }
+    Ok(VerifyReport {
+        entries: size,
+        checkpoints: checkpoints.len() as u64,
+        root: root_of(&roots),
+    })
+}

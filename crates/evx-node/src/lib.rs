@@ -1,0 +1,9 @@
+//! What both evx nodes run: for now the durable, verifiable audit log ([`audit`]).
+//!
+//! The protocol crate defines what an audit entry, a checkpoint and a proof are; this crate
+//! keeps them: in SQLite, append-only, group-committed by one sequencer, checkpointed and
+//! signed after every commit, and verifiable from scratch.
+
+#![forbid(unsafe_code)]
+
+pub mod audit;
