@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod agreement;
+mod audit;
 mod demo;
 
 /// evx — a secure channel for cross-border requests for electronic evidence.
@@ -27,6 +28,8 @@ enum Command {
     Demo(demo::Args),
     /// Check agreement files, print an example agreement, or list the policy engine's rules.
     Agreement(agreement::Args),
+    /// Verify a node's audit log, show its events, export or verify proofs.
+    Audit(audit::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
         Command::Agreement(args) => agreement::run(&args),
+        Command::Audit(args) => audit::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

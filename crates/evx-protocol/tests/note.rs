@@ -519,3 +519,33 @@ mod proofs {
         }
     }
 }
+
+#[test]
+fn a_witness_listed_twice_counts_once() {
+    use evx_protocol::merkle::{inclusion_proof, leaf_hash, root_of_leaf_hashes};
+    use evx_protocol::note::proof::{LogProof, ProofFormatError};
+    let leaves: Vec<_> = (0..3u8).map(|i| leaf_hash(&[i])).collect();
+    let mut note = Checkpoint {
+        origin: "evx.example/DE-BfJ/audit".into(),
+        size: 3,
+        root: root_of_leaf_hashes(&leaves),
+        extensions: Vec::new(),
+    }
+    .sign(&log_key())
+    .unwrap();
+    cosignature::cosign(&mut note, &witness_key(), 5).unwrap();
+    let p = LogProof {
+        entry: Some(vec![1]),
+        index: 1,
+        path: inclusion_proof(&leaves[..], 1, 3).unwrap(),
+        checkpoint: note.encode(),
+    };
+    let w = witness_key().verifier();
+    assert_eq!(
+        p.verify(&log_key().verifier(), &[w.clone(), w], 2),
+        Err(ProofFormatError::TooFewCosignatures {
+            found: 1,
+            required: 2
+        })
+    );
+}

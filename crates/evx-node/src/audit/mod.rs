@@ -18,6 +18,7 @@ use std::sync::{Mutex, mpsc};
 use evx_protocol::audit::{Event, Salt};
 use evx_protocol::merkle::{Hash, ProofError};
 use evx_protocol::note::checkpoint::Checkpoint;
+use evx_protocol::note::proof::LogProof;
 use evx_protocol::note::{Note, NoteSigner, NoteVerifier};
 
 pub use verify::{VerifyFailure, VerifyReport};
@@ -115,6 +116,45 @@ impl AuditLog {
         })
     }
 
+    /// Opens an existing log for reading and verification only, with the log's public key:
+    /// what an auditor or `evx audit verify` needs. Appends are refused.
+    pub fn open_read_only(dir: &Path, log: NoteVerifier) -> Result<Self, StoreError> {
+        let path = dir.join(DB_FILE);
+        if !path.is_file() {
+            return Err(StoreError::Dir {
+                path,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no audit log here; give the node's data directory",
+                ),
+            });
+        }
+        let reader = store::open(&path)?;
+        let latest = store::latest_checkpoint(&reader)?;
+        let origin = Checkpoint::from_text(latest.text())
+            .map_err(|e| StoreError::Corrupt(format!("latest checkpoint: {e}")))?
+            .origin;
+        if origin != log.name() {
+            return Err(StoreError::WrongKey {
+                found: log.name().to_owned(),
+                origin,
+            });
+        }
+        Ok(Self {
+            dir: dir.to_owned(),
+            origin,
+            verifier: log,
+            reader: Mutex::new(reader),
+            appends: Mutex::new(None),
+            sequencer: Mutex::new(None),
+        })
+    }
+
+    /// The cosignature lines recorded for the checkpoint of `size`.
+    pub fn cosignatures(&self, size: u64) -> Result<Vec<String>, StoreError> {
+        self.read(|c| store::cosignatures(c, size))
+    }
+
     /// The log's origin (its key name).
     pub fn origin(&self) -> &str {
         &self.origin
@@ -203,6 +243,32 @@ impl AuditLog {
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
         self.read(|c| {
             evx_protocol::merkle::consistency_proof(&store::Tree(c), old, new).map_err(proof_error)
+        })
+    }
+
+    /// A self-contained proof (C2SP tlog-proof) that entry `index` is in the log: the entry,
+    /// its inclusion path to the latest checkpoint, and that checkpoint with every cosignature
+    /// recorded for it.
+    pub fn proof(&self, index: u64) -> Result<LogProof, StoreError> {
+        let note = self.checkpoint()?;
+        let checkpoint = Checkpoint::from_text(note.text())
+            .map_err(|e| StoreError::Corrupt(format!("latest checkpoint: {e}")))?;
+        if index >= checkpoint.size {
+            return Err(StoreError::OutOfRange(format!(
+                "there is no entry {index}: the latest checkpoint covers {} entries",
+                checkpoint.size
+            )));
+        }
+        let mut text = note.encode();
+        for line in self.cosignatures(checkpoint.size)? {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        Ok(LogProof {
+            entry: Some(self.entry(index)?),
+            index,
+            path: self.inclusion_proof(index, checkpoint.size)?,
+            checkpoint: text,
         })
     }
 

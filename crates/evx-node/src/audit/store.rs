@@ -258,3 +258,14 @@ pub(super) fn record_cosignatures(
     }
     Ok(())
 }
+
+pub(super) fn cosignatures(conn: &Connection, size: u64) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn
+        .prepare("SELECT line FROM cosignatures WHERE size = ?1 ORDER BY witness")
+        .map_err(sql("read cosignatures"))?;
+    let rows = stmt
+        .query_map(params![size as i64], |r| r.get::<_, String>(0))
+        .map_err(sql("read cosignatures"))?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .map_err(sql("read cosignatures"))
+}

@@ -188,6 +188,36 @@ pub enum EventKind {
     },
 }
 
+impl EventKind {
+    /// The kind's name, e.g. `request_received`, as `evx audit show` prints and filters it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::RequestCreated { .. } => "request_created",
+            Self::RequestSent { .. } => "request_sent",
+            Self::RequestReceived { .. } => "request_received",
+            Self::AcknowledgementSent { .. } => "acknowledgement_sent",
+            Self::AcknowledgementReceived { .. } => "acknowledgement_received",
+            Self::Decision { .. } => "decision",
+            Self::ReviewDecision { .. } => "review_decision",
+            Self::PreservationPlaced { .. } => "preservation_placed",
+            Self::PreservationExtended { .. } => "preservation_extended",
+            Self::PreservationExpired { .. } => "preservation_expired",
+            Self::PackageSealed { .. } => "package_sealed",
+            Self::PackageDelivered { .. } => "package_delivered",
+            Self::PackageReceived { .. } => "package_received",
+            Self::PackageOpened { .. } => "package_opened",
+            Self::OpenRefused { .. } => "open_refused",
+            Self::ReceiptSent { .. } => "receipt_sent",
+            Self::ReceiptReceived { .. } => "receipt_received",
+            Self::RetentionDeletion { .. } => "retention_deletion",
+            Self::KeyRotation { .. } => "key_rotation",
+            Self::AgreementChange { .. } => "agreement_change",
+            Self::CheckpointCosigned { .. } => "checkpoint_cosigned",
+            Self::ConflictDetected { .. } => "conflict_detected",
+        }
+    }
+}
+
 /// One audit-log entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {

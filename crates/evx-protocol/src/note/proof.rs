@@ -181,7 +181,17 @@ impl LogProof {
             index: self.index,
             source,
         })?;
-        let cosigned_by: Vec<(String, u64)> = witnesses
+        // Each witness counts once, however often it is listed.
+        let mut distinct: Vec<&NoteVerifier> = Vec::new();
+        for w in witnesses {
+            if !distinct
+                .iter()
+                .any(|d| d.name() == w.name() && d.id() == w.id())
+            {
+                distinct.push(w);
+            }
+        }
+        let cosigned_by: Vec<(String, u64)> = distinct
             .iter()
             .filter_map(|w| {
                 cosignature::verify(&note, w)
