@@ -303,3 +303,42 @@ fn a_killed_writer_loses_nothing_acknowledged() {
     // The log goes on from where it was.
     assert_eq!(log.append(&event(7), vec![]).unwrap(), size);
 }
+
+#[test]
+fn a_truncated_database_file_is_refused_not_trusted() {
+    let dir = TempDir::new("file-truncated");
+    {
+        let log = AuditLog::open(&dir.0, key()).unwrap();
+        for i in 0..300 {
+            log.append(&event(i), vec![]).unwrap();
+        }
+    }
+    // Fold the WAL into the main file, then cut the file short.
+    let conn = raw(&dir.0);
+    conn.pragma_update(None, "wal_checkpoint", "TRUNCATE")
+        .unwrap();
+    drop(conn);
+    let path = dir.0.join(DB_FILE);
+    let len = std::fs::metadata(&path).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.set_len(len / 2).unwrap();
+    drop(f);
+    let outcome = AuditLog::open_read_only(&dir.0, key().verifier()).and_then(|log| log.verify());
+    match outcome {
+        Err(StoreError::Tampered(f)) => {
+            // Named: the first entry or checkpoint the cut removed or damaged.
+            assert!(
+                matches!(
+                    f,
+                    VerifyFailure::Entry { .. }
+                        | VerifyFailure::Checkpoint { .. }
+                        | VerifyFailure::Node { .. }
+                ),
+                "{f}"
+            );
+        }
+        Err(StoreError::Corrupt(m)) => assert!(m.contains("damaged or truncated"), "{m}"),
+        Err(e) => panic!("expected the damage named, got {e}"),
+        Ok(r) => panic!("a truncated log verified: {r:?}"),
+    }
+}

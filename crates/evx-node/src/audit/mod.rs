@@ -11,6 +11,7 @@
 mod sequencer;
 mod store;
 mod verify;
+mod witness;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, mpsc};
@@ -22,6 +23,7 @@ use evx_protocol::note::proof::LogProof;
 use evx_protocol::note::{Note, NoteSigner, NoteVerifier};
 
 pub use verify::{VerifyFailure, VerifyReport};
+pub use witness::PeerError;
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "audit.sqlite";
@@ -70,7 +72,21 @@ pub enum StoreError {
 }
 
 pub(crate) fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
-    move |source| StoreError::Sqlite { context, source }
+    move |source| {
+        // A damaged or truncated file: say so, rather than pass on SQLite's code.
+        if let rusqlite::Error::SqliteFailure(e, _) = &source
+            && matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase
+            )
+        {
+            return StoreError::Corrupt(format!(
+                "the database file is damaged or truncated ({context}: {source}); restore it from \
+                 a backup — the peer's cosigned checkpoints show what it held"
+            ));
+        }
+        StoreError::Sqlite { context, source }
+    }
 }
 
 /// One append waiting for the sequencer.

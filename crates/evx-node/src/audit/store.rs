@@ -35,6 +35,19 @@ CREATE TABLE IF NOT EXISTS cosignatures (
     line    TEXT NOT NULL,
     PRIMARY KEY (size, witness)
 );
+CREATE TABLE IF NOT EXISTS peer_checkpoints (
+    origin      TEXT PRIMARY KEY,
+    size        INTEGER NOT NULL,
+    note        TEXT NOT NULL,
+    cosigned_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS conflicts (
+    id          INTEGER PRIMARY KEY,
+    origin      TEXT NOT NULL,
+    detected_at INTEGER NOT NULL,
+    cosigned    TEXT NOT NULL,
+    offered     TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS salts (
     idx   INTEGER NOT NULL,
     field TEXT NOT NULL,
@@ -43,7 +56,13 @@ CREATE TABLE IF NOT EXISTS salts (
 );
 ";
 
-const APPEND_ONLY: [&str; 4] = ["entries", "nodes", "checkpoints", "cosignatures"];
+const APPEND_ONLY: [&str; 5] = [
+    "entries",
+    "nodes",
+    "checkpoints",
+    "cosignatures",
+    "conflicts",
+];
 
 pub(super) fn open(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(sql("open the database"))?;

@@ -1,0 +1,198 @@
+//! Cross-party witnessing with the state in the store: a consistent extension is cosigned and
+//! remembered across reopening; a stale checkpoint is refused; a fork is recorded with both
+//! signed checkpoints and logged; the cosignature ends up in the peer's exported proofs.
+
+use std::path::PathBuf;
+
+use evx_node::audit::{AuditLog, PeerError};
+use evx_protocol::audit::{Actor, Event, EventKind};
+use evx_protocol::crypto::SigningKey;
+use evx_protocol::ids::{PartyId, UnixTime};
+use evx_protocol::note::witness::WitnessError;
+use evx_protocol::note::{NoteSigner, SIG_COSIGNATURE, SIG_ED25519, cosignature};
+
+struct Dir(PathBuf);
+impl Dir {
+    fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("evx-witness-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        Self(p)
+    }
+}
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn ie_key() -> NoteSigner {
+    NoteSigner::new(
+        "evx.example/IE/audit",
+        SIG_ED25519,
+        SigningKey::from_seed(&[21; 32]),
+    )
+    .unwrap()
+}
+fn de_key() -> NoteSigner {
+    NoteSigner::new(
+        "evx.example/DE/audit",
+        SIG_ED25519,
+        SigningKey::from_seed(&[22; 32]),
+    )
+    .unwrap()
+}
+fn de_witness() -> NoteSigner {
+    NoteSigner::new(
+        "evx.example/DE/witness",
+        SIG_COSIGNATURE,
+        SigningKey::from_seed(&[23; 32]),
+    )
+    .unwrap()
+}
+fn de_actor() -> Actor {
+    Actor {
+        party: PartyId::new("DE-BfJ").unwrap(),
+        by: "witness".into(),
+    }
+}
+
+fn event(n: u64, tag: &str) -> Event {
+    Event {
+        v: 1,
+        at: UnixTime(n),
+        actor: Actor {
+            party: PartyId::new("IE-provider-LERT").unwrap(),
+            by: tag.into(),
+        },
+        kind: EventKind::PreservationExpired,
+        request: None,
+        case: None,
+        purpose: None,
+        subjects: Vec::new(),
+    }
+}
+
+#[test]
+fn witnessing_a_peer_end_to_end() {
+    let (ie_dir, de_dir, fork_dir) = (Dir::new("ie"), Dir::new("de"), Dir::new("fork"));
+    let ie = AuditLog::open(&ie_dir.0, ie_key()).unwrap();
+    let de = AuditLog::open(&de_dir.0, de_key()).unwrap();
+    let peer = ie_key().verifier();
+    for i in 0..5 {
+        ie.append(&event(i, "a"), vec![]).unwrap();
+    }
+    // First contact: trusted as it is, cosigned, remembered, logged on DE's side.
+    let offered = ie.checkpoint().unwrap().encode();
+    let cosigned = de
+        .witness_peer(
+            offered.as_bytes(),
+            &[],
+            &peer,
+            &de_witness(),
+            de_actor(),
+            1000,
+        )
+        .unwrap();
+    assert_eq!(
+        cosignature::verify(&cosigned, &de_witness().verifier()),
+        Ok(1000)
+    );
+    assert_eq!(
+        de.peer_checkpoint(peer.name())
+            .unwrap()
+            .unwrap()
+            .checkpoint
+            .size,
+        5
+    );
+    // IE records the cosignature; its exported proofs carry it.
+    ie.record_cosignature(5, &cosigned).unwrap();
+    let proof = ie.proof(2).unwrap();
+    assert!(proof.verify(&peer, &[de_witness().verifier()], 1).is_ok());
+
+    // IE grows; DE cosigns the extension with a consistency proof from 5.
+    for i in 5..12 {
+        ie.append(&event(i, "a"), vec![]).unwrap();
+    }
+    let offered = ie.checkpoint().unwrap().encode();
+    let proof = ie.consistency_proof(5, 12).unwrap();
+    de.witness_peer(
+        offered.as_bytes(),
+        &proof,
+        &peer,
+        &de_witness(),
+        de_actor(),
+        2000,
+    )
+    .unwrap();
+    // The state survives reopening.
+    drop(de);
+    let de = AuditLog::open(&de_dir.0, de_key()).unwrap();
+    assert_eq!(
+        de.peer_checkpoint(peer.name())
+            .unwrap()
+            .unwrap()
+            .checkpoint
+            .size,
+        12
+    );
+
+    // A stale checkpoint is refused, and is not a conflict.
+    let old = ie.checkpoint_at(5).unwrap().unwrap().encode();
+    assert!(matches!(
+        de.witness_peer(old.as_bytes(), &[], &peer, &de_witness(), de_actor(), 3000),
+        Err(PeerError::Refused(WitnessError::Stale {
+            cosigned_size: 12
+        }))
+    ));
+    assert!(de.conflicts().unwrap().is_empty());
+
+    // A fork: the same log key signs another history of 12 entries.
+    let fork = AuditLog::open(&fork_dir.0, ie_key()).unwrap();
+    for i in 0..12 {
+        fork.append(&event(i, "rewritten"), vec![]).unwrap();
+    }
+    let forked = fork.checkpoint().unwrap().encode();
+    assert!(matches!(
+        de.witness_peer(
+            forked.as_bytes(),
+            &[],
+            &peer,
+            &de_witness(),
+            de_actor(),
+            4000
+        ),
+        Err(PeerError::Refused(WitnessError::Conflict(_)))
+    ));
+    let conflicts = de.conflicts().unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].0, peer.name());
+    // DE's own log recorded both the cosignatures and the conflict, and verifies.
+    let kinds: Vec<String> = (0..de.size().unwrap())
+        .map(|i| {
+            Event::decode(&de.entry(i).unwrap())
+                .unwrap()
+                .kind
+                .name()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "checkpoint_cosigned",
+            "checkpoint_cosigned",
+            "conflict_detected"
+        ]
+    );
+    assert_eq!(de.verify().unwrap().entries, 3);
+    // The cosigned state did not move.
+    assert_eq!(
+        de.peer_checkpoint(peer.name())
+            .unwrap()
+            .unwrap()
+            .checkpoint
+            .size,
+        12
+    );
+}
