@@ -76,7 +76,8 @@ fn setup(tag: &str) -> (Dir, NoteSigner, NoteSigner) {
     }
     let mut note = log.checkpoint().unwrap();
     cosignature::cosign(&mut note, &witness, 1_795_170_000).unwrap();
-    log.record_cosignature(6, &note).unwrap();
+    log.record_cosignature(6, &note, &witness.verifier())
+        .unwrap();
     (dir, log_key, witness)
 }
 

@@ -342,3 +342,110 @@ fn a_truncated_database_file_is_refused_not_trusted() {
         Ok(r) => panic!("a truncated log verified: {r:?}"),
     }
 }
+
+#[test]
+fn another_key_of_the_same_name_malformed_events_and_duplicate_salts_are_refused() {
+    let dir = TempDir::new("same-name");
+    {
+        let log = AuditLog::open(&dir.0, key()).unwrap();
+        log.append(&event(0), vec![]).unwrap();
+        // Not an event this build reads back.
+        let mut e = event(1);
+        e.v = 2;
+        assert!(matches!(
+            log.append(&e, vec![]),
+            Err(StoreError::OutOfRange(_))
+        ));
+        assert!(matches!(
+            log.append(
+                &event(1),
+                vec![("case".into(), [1; 32]), ("case".into(), [2; 32])]
+            ),
+            Err(StoreError::OutOfRange(_))
+        ));
+        assert_eq!(log.size().unwrap(), 1);
+        // Proofs for sizes the log does not have are refused as such, not as corruption.
+        assert!(matches!(
+            log.consistency_proof(3, 100),
+            Err(StoreError::OutOfRange(_))
+        ));
+    }
+    let impostor = NoteSigner::new(ORIGIN, SIG_ED25519, SigningKey::from_seed(&[77; 32])).unwrap();
+    assert!(matches!(
+        AuditLog::open(&dir.0, impostor),
+        Err(StoreError::WrongKey { .. })
+    ));
+    let impostor = NoteSigner::new(ORIGIN, SIG_ED25519, SigningKey::from_seed(&[77; 32])).unwrap();
+    assert!(matches!(
+        AuditLog::open_read_only(&dir.0, impostor.verifier()),
+        Err(StoreError::WrongKey { .. })
+    ));
+}
+
+#[test]
+fn rows_added_without_dropping_triggers_are_found() {
+    // An entry inserted after the last checkpoint (INSERT is allowed by the triggers).
+    let dir = TempDir::new("added-entry");
+    let log = AuditLog::open(&dir.0, key()).unwrap();
+    for i in 0..3 {
+        log.append(&event(i), vec![]).unwrap();
+    }
+    // With the subtree hashes it completes, so that only the missing checkpoint betrays it.
+    let data = event(9).encode();
+    let l: Vec<_> = (0..3).map(|i| leaf_hash(&event(i).encode())).collect();
+    let l3 = leaf_hash(&data);
+    let n11 = evx_protocol::merkle::node_hash(&l[2], &l3);
+    let n10 = evx_protocol::merkle::node_hash(&l[0], &l[1]);
+    let n20 = evx_protocol::merkle::node_hash(&n10, &n11);
+    let conn = raw(&dir.0);
+    conn.execute(
+        "INSERT INTO entries (idx, data, leaf) VALUES (3, ?1, ?2)",
+        rusqlite::params![data, l3.to_vec()],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO nodes (level, idx, hash) VALUES (1, 1, ?1), (2, 0, ?2)",
+        rusqlite::params![n11.to_vec(), n20.to_vec()],
+    )
+    .unwrap();
+    match log.verify() {
+        Err(StoreError::Tampered(VerifyFailure::Entry { index: 3, .. })) => {}
+        other => panic!("expected entry 3 named, got {other:?}"),
+    }
+    // A stray subtree hash.
+    let dir = TempDir::new("added-node");
+    let log = AuditLog::open(&dir.0, key()).unwrap();
+    for i in 0..3 {
+        log.append(&event(i), vec![]).unwrap();
+    }
+    raw(&dir.0)
+        .execute(
+            "INSERT INTO nodes (level, idx, hash) VALUES (1, 7, zeroblob(32))",
+            [],
+        )
+        .unwrap();
+    assert!(matches!(
+        log.verify(),
+        Err(StoreError::Tampered(VerifyFailure::NodeCount {
+            found: 2,
+            expected: 1
+        }))
+    ));
+    // A cosignature for a size beyond the log: its tail was cut off after a witness saw it.
+    let dir = TempDir::new("added-cosig");
+    let log = AuditLog::open(&dir.0, key()).unwrap();
+    log.append(&event(0), vec![]).unwrap();
+    raw(&dir.0)
+        .execute(
+            "INSERT INTO cosignatures (size, witness, line) VALUES (5, 'w.example', '— w.example AAAA')",
+            [],
+        )
+        .unwrap();
+    assert!(matches!(
+        log.verify(),
+        Err(StoreError::Tampered(VerifyFailure::Checkpoint {
+            size: 5,
+            ..
+        }))
+    ));
+}

@@ -106,7 +106,8 @@ fn witnessing_a_peer_end_to_end() {
         5
     );
     // IE records the cosignature; its exported proofs carry it.
-    ie.record_cosignature(5, &cosigned).unwrap();
+    ie.record_cosignature(5, &cosigned, &de_witness().verifier())
+        .unwrap();
     let proof = ie.proof(2).unwrap();
     assert!(proof.verify(&peer, &[de_witness().verifier()], 1).is_ok());
 
@@ -194,5 +195,77 @@ fn witnessing_a_peer_end_to_end() {
             .checkpoint
             .size,
         12
+    );
+}
+
+#[test]
+fn cosignatures_are_checked_and_repeated_forks_recorded_once() {
+    let (ie_dir, de_dir, fork_dir) = (Dir::new("ie2"), Dir::new("de2"), Dir::new("fork2"));
+    let ie = AuditLog::open(&ie_dir.0, ie_key()).unwrap();
+    let de = AuditLog::open(&de_dir.0, de_key()).unwrap();
+    let fork = AuditLog::open(&fork_dir.0, ie_key()).unwrap();
+    let peer = ie_key().verifier();
+    for i in 0..4 {
+        ie.append(&event(i, "a"), vec![]).unwrap();
+        fork.append(&event(i, "b"), vec![]).unwrap();
+    }
+    // A cosignature of the fork's checkpoint is not one of IE's checkpoints.
+    let mut forked = fork.checkpoint().unwrap();
+    cosignature::cosign(&mut forked, &de_witness(), 10).unwrap();
+    assert!(
+        ie.record_cosignature(4, &forked, &de_witness().verifier())
+            .is_err()
+    );
+    // A cosignature by another key than the witness's is refused.
+    let mut mine = ie.checkpoint().unwrap();
+    let impostor = NoteSigner::new(
+        "evx.example/DE/witness",
+        SIG_COSIGNATURE,
+        SigningKey::from_seed(&[99; 32]),
+    )
+    .unwrap();
+    cosignature::cosign(&mut mine, &impostor, 10).unwrap();
+    assert!(
+        ie.record_cosignature(4, &mine, &de_witness().verifier())
+            .is_err()
+    );
+    // The first contact, then the same fork offered twice: one conflict row, one log entry.
+    de.witness_peer(
+        ie.checkpoint().unwrap().encode().as_bytes(),
+        &[],
+        &peer,
+        &de_witness(),
+        de_actor(),
+        1,
+    )
+    .unwrap();
+    for t in 2..4 {
+        assert!(matches!(
+            de.witness_peer(
+                fork.checkpoint().unwrap().encode().as_bytes(),
+                &[],
+                &peer,
+                &de_witness(),
+                de_actor(),
+                t
+            ),
+            Err(PeerError::Refused(WitnessError::Conflict(_)))
+        ));
+    }
+    assert_eq!(de.conflicts().unwrap().len(), 1);
+    assert_eq!(de.size().unwrap(), 2);
+    // A read-only log does not witness.
+    drop(de);
+    let ro = AuditLog::open_read_only(&de_dir.0, de_key().verifier()).unwrap();
+    assert!(
+        ro.witness_peer(
+            ie.checkpoint().unwrap().encode().as_bytes(),
+            &[],
+            &peer,
+            &de_witness(),
+            de_actor(),
+            5
+        )
+        .is_err()
     );
 }

@@ -44,6 +44,9 @@ pub enum StoreError {
         "the audit store is inconsistent: {0}; run `evx audit verify` to find the first bad entry"
     )]
     Corrupt(String),
+    /// The append's batch could not be committed; nothing of it was recorded.
+    #[error("the append was not recorded: {0}")]
+    NotRecorded(String),
     /// Verification found the log altered: the first bad entry, hash or checkpoint.
     #[error("the audit log does not verify: {0}")]
     Tampered(VerifyFailure),
@@ -147,15 +150,8 @@ impl AuditLog {
         }
         let reader = store::open(&path)?;
         let latest = store::latest_checkpoint(&reader)?;
-        let origin = Checkpoint::from_text(latest.text())
-            .map_err(|e| StoreError::Corrupt(format!("latest checkpoint: {e}")))?
-            .origin;
-        if origin != log.name() {
-            return Err(StoreError::WrongKey {
-                found: log.name().to_owned(),
-                origin,
-            });
-        }
+        store::check_key(&latest, &log)?;
+        let origin = log.name().to_owned();
         Ok(Self {
             dir: dir.to_owned(),
             origin,
@@ -169,6 +165,11 @@ impl AuditLog {
     /// The cosignature lines recorded for the checkpoint of `size`.
     pub fn cosignatures(&self, size: u64) -> Result<Vec<String>, StoreError> {
         self.read(|c| store::cosignatures(c, size))
+    }
+
+    /// Whether the log was opened read-only (appends are refused).
+    pub fn is_read_only(&self) -> bool {
+        self.appends.lock().map(|a| a.is_none()).unwrap_or(true)
     }
 
     /// The log's origin (its key name).
@@ -191,6 +192,20 @@ impl AuditLog {
     /// checkpoint. Concurrent appends are committed together.
     pub fn append(&self, event: &Event, salts: Vec<(String, Salt)>) -> Result<u64, StoreError> {
         let data = event.encode();
+        // What the log records must read back: version 1, canonical, within the size limit.
+        if let Err(e) = Event::decode(&data) {
+            return Err(StoreError::OutOfRange(format!(
+                "the event cannot be recorded: {e}"
+            )));
+        }
+        let mut fields: Vec<&str> = salts.iter().map(|(f, _)| f.as_str()).collect();
+        fields.sort_unstable();
+        fields.dedup();
+        if fields.len() != salts.len() {
+            return Err(StoreError::OutOfRange(
+                "each salt field may be given once per entry".into(),
+            ));
+        }
         if data.len() > evx_protocol::audit::MAX_EVENT_SIZE {
             return Err(StoreError::OutOfRange(format!(
                 "the event is {} bytes; at most {} are recorded",
@@ -207,7 +222,7 @@ impl AuditLog {
         }
         match answer.recv() {
             Ok(Ok(index)) => Ok(index),
-            Ok(Err(e)) => Err(StoreError::Corrupt(e)),
+            Ok(Err(e)) => Err(StoreError::NotRecorded(e)),
             Err(_) => Err(StoreError::Closed),
         }
     }
@@ -250,6 +265,7 @@ impl AuditLog {
 
     /// The inclusion proof of entry `index` in the tree of `size` entries.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
+        self.check_size(size)?;
         self.read(|c| {
             evx_protocol::merkle::inclusion_proof(&store::Tree(c), index, size).map_err(proof_error)
         })
@@ -257,6 +273,7 @@ impl AuditLog {
 
     /// The consistency proof from the tree of `old` entries to that of `new`.
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
+        self.check_size(new)?;
         self.read(|c| {
             evx_protocol::merkle::consistency_proof(&store::Tree(c), old, new).map_err(proof_error)
         })
@@ -288,8 +305,24 @@ impl AuditLog {
         })
     }
 
-    /// Records a witness's cosignature of one of this log's checkpoints.
-    pub fn record_cosignature(&self, size: u64, cosigned: &Note) -> Result<(), StoreError> {
+    fn check_size(&self, size: u64) -> Result<(), StoreError> {
+        let have = self.size()?;
+        if size > have {
+            return Err(StoreError::OutOfRange(format!(
+                "the log holds {have} entries, not {size}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Records a witness's cosignature of one of this log's checkpoints, after checking that
+    /// the note is that checkpoint and the cosignature verifies with `witness`.
+    pub fn record_cosignature(
+        &self,
+        size: u64,
+        cosigned: &Note,
+        witness: &NoteVerifier,
+    ) -> Result<(), StoreError> {
         let checkpoint = Checkpoint::from_text(cosigned.text())
             .map_err(|e| StoreError::Corrupt(format!("cosigned note: {e}")))?;
         if checkpoint.origin != self.origin || checkpoint.size != size {
@@ -298,13 +331,17 @@ impl AuditLog {
                 checkpoint.origin, checkpoint.size, self.origin
             )));
         }
-        self.read(|c| store::record_cosignatures(c, size, cosigned, &self.verifier))
+        self.read(|c| store::record_cosignatures(c, size, cosigned, witness))
     }
 
     /// Recomputes every hash and root from the entries and checks every checkpoint's signature;
     /// names the first bad entry or checkpoint.
     pub fn verify(&self) -> Result<VerifyReport, StoreError> {
-        self.read(|c| verify::verify(c, &self.verifier))
+        // Its own connection, in one read transaction: a consistent snapshot, and other readers
+        // are not held up while it runs.
+        let mut conn = store::open(&self.dir.join(DB_FILE))?;
+        let tx = conn.transaction().map_err(sql("begin verification"))?;
+        verify::verify(&tx, &self.verifier)
     }
 
     /// Stops the sequencer after the appends already queued.

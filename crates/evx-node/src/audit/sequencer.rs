@@ -97,6 +97,11 @@ fn run(
                 for a in batch {
                     let _ = a.reply.send(Err(msg.clone()));
                 }
+                // A connection still inside a transaction (the rollback failed) cannot be
+                // trusted to write again: stop, and let the node reopen the log.
+                if !conn.is_autocommit() {
+                    return;
+                }
                 // The transaction rolled back: start again from what is on disk.
                 match Frontier::load(&conn) {
                     Ok(f) => frontier = f,

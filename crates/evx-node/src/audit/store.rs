@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS conflicts (
     origin      TEXT NOT NULL,
     detected_at INTEGER NOT NULL,
     cosigned    TEXT NOT NULL,
-    offered     TEXT NOT NULL
+    offered     TEXT NOT NULL,
+    UNIQUE (origin, offered)
 );
 CREATE TABLE IF NOT EXISTS salts (
     idx   INTEGER NOT NULL,
@@ -69,10 +70,20 @@ pub(super) fn open(path: &Path) -> Result<Connection, StoreError> {
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(sql("set the busy timeout"))?;
     // WAL: readers do not block the sequencer. FULL: every commit is fsynced before it returns.
-    conn.pragma_update(None, "journal_mode", "WAL")
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
         .map_err(sql("enable WAL"))?;
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(sql("set synchronous = FULL"))?;
+    let sync: i64 = conn
+        .pragma_query_value(None, "synchronous", |r| r.get(0))
+        .map_err(sql("read synchronous"))?;
+    if !mode.eq_ignore_ascii_case("wal") || sync != 2 {
+        return Err(StoreError::Corrupt(format!(
+            "SQLite would not run in WAL mode with synchronous = FULL (got {mode}, {sync}); \
+             the log cannot promise durable appends on this file system"
+        )));
+    }
     Ok(conn)
 }
 
@@ -90,16 +101,7 @@ pub(super) fn init(conn: &mut Connection, log_key: &NoteSigner) -> Result<(), St
         }
     }
     match latest_checkpoint(conn) {
-        Ok(note) => {
-            let c = Checkpoint::from_text(note.text())
-                .map_err(|e| StoreError::Corrupt(format!("latest checkpoint: {e}")))?;
-            if c.origin != log_key.name() {
-                return Err(StoreError::WrongKey {
-                    found: log_key.name().to_owned(),
-                    origin: c.origin,
-                });
-            }
-        }
+        Ok(note) => check_key(&note, &log_key.verifier())?,
         Err(StoreError::OutOfRange(_)) => {
             // A new log: its first checkpoint is the empty tree's.
             let note = Checkpoint {
@@ -118,6 +120,28 @@ pub(super) fn init(conn: &mut Connection, log_key: &NoteSigner) -> Result<(), St
         }
         Err(e) => return Err(e),
     }
+    Ok(())
+}
+
+/// The latest checkpoint must be signed by exactly this key (same name is not enough: a log
+/// signed by two keys of one name could never verify again).
+pub(super) fn check_key(latest: &Note, key: &NoteVerifier) -> Result<(), StoreError> {
+    let origin = Checkpoint::from_text(latest.text())
+        .map_err(|e| StoreError::Corrupt(format!("latest checkpoint: {e}")))?
+        .origin;
+    let signed_by_key = latest
+        .signatures()
+        .iter()
+        .any(|s| s.name == key.name() && s.key_id == key.id());
+    if origin != key.name() || !signed_by_key {
+        return Err(StoreError::WrongKey {
+            found: key.to_vkey(),
+            origin,
+        });
+    }
+    latest
+        .verify(std::slice::from_ref(key))
+        .map_err(|e| StoreError::Corrupt(format!("latest checkpoint: {e}")))?;
     Ok(())
 }
 
@@ -252,28 +276,59 @@ pub(super) fn frontier(conn: &Connection, size: u64) -> Result<Vec<Hash>, StoreE
     Ok(out)
 }
 
-/// Records the cosignature lines of a note (every line but the log's own).
+/// Records a witness's cosignature of the checkpoint of `size`: the note's text must be that
+/// checkpoint's, and the cosignature must verify with the witness's key. A witness's line is
+/// recorded once per size; a different line for the same size is refused.
 pub(super) fn record_cosignatures(
     conn: &Connection,
     size: u64,
     cosigned: &Note,
-    log: &NoteVerifier,
+    witness: &NoteVerifier,
 ) -> Result<(), StoreError> {
+    let ours = checkpoint_at(conn, size)?.ok_or_else(|| {
+        StoreError::OutOfRange(format!("this log made no checkpoint of size {size}"))
+    })?;
+    if ours.text() != cosigned.text() {
+        return Err(StoreError::OutOfRange(format!(
+            "the cosigned note is not this log's checkpoint of size {size}"
+        )));
+    }
+    evx_protocol::note::cosignature::verify(cosigned, witness)
+        .map_err(|e| StoreError::OutOfRange(format!("the cosignature does not verify: {e}")))?;
     for sig in cosigned
         .signatures()
         .iter()
-        .filter(|s| !(s.name == log.name() && s.key_id == log.id()))
+        .filter(|s| s.name == witness.name() && s.key_id == witness.id())
     {
         let mut one = Note::new(cosigned.text())
             .map_err(|e| StoreError::Corrupt(format!("cosigned note: {e}")))?;
         one.push_signature(sig.clone())
             .map_err(|e| StoreError::Corrupt(format!("cosigned note: {e}")))?;
         let line = one.encode().lines().last().unwrap_or_default().to_owned();
-        conn.execute(
-            "INSERT OR IGNORE INTO cosignatures (size, witness, line) VALUES (?1, ?2, ?3)",
-            params![size as i64, sig.name, line],
-        )
-        .map_err(sql("record a cosignature"))?;
+        let existing: Option<String> = conn
+            .query_row(
+                "SELECT line FROM cosignatures WHERE size = ?1 AND witness = ?2",
+                params![size as i64, sig.name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql("read a cosignature"))?;
+        match existing {
+            Some(l) if l == line => {}
+            Some(_) => {
+                return Err(StoreError::OutOfRange(format!(
+                    "{} has already cosigned size {size} with another line",
+                    sig.name
+                )));
+            }
+            None => {
+                conn.execute(
+                    "INSERT INTO cosignatures (size, witness, line) VALUES (?1, ?2, ?3)",
+                    params![size as i64, sig.name, line],
+                )
+                .map_err(sql("record a cosignature"))?;
+            }
+        }
     }
     Ok(())
 }

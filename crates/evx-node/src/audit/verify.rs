@@ -6,7 +6,7 @@ use evx_protocol::audit::Event;
 use evx_protocol::merkle::{Hash, empty_root, leaf_hash, node_hash};
 use evx_protocol::note::NoteVerifier;
 use evx_protocol::note::checkpoint::Checkpoint;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use super::{StoreError, sql};
 
@@ -41,6 +41,16 @@ pub enum VerifyFailure {
         level: u32,
         /// Its index.
         index: u64,
+    },
+    /// More subtree hashes are stored than the entries complete: rows were added.
+    #[error(
+        "{found} subtree hashes are stored where the entries complete {expected}: rows were added"
+    )]
+    NodeCount {
+        /// Rows found.
+        found: u64,
+        /// Rows the entries make.
+        expected: u64,
     },
     /// A checkpoint is unsigned, malformed, or its root differs from the entries'.
     #[error("checkpoint of size {size}: {why}")]
@@ -141,7 +151,8 @@ pub(super) fn verify(conn: &Connection, log: &NoteVerifier) -> Result<VerifyRepo
             let node_index = index >> level;
             let stored: Option<Vec<u8>> = node_stmt
                 .query_row(rusqlite::params![level, node_index as i64], |r| r.get(0))
-                .ok();
+                .optional()
+                .map_err(sql("read a subtree hash"))?;
             if stored.as_deref() != Some(acc.as_slice()) {
                 return Err(VerifyFailure::Node {
                     level,
@@ -163,14 +174,55 @@ pub(super) fn verify(conn: &Connection, log: &NoteVerifier) -> Result<VerifyRepo
             .into());
         }
     }
-    if let Some((&last, _)) = checkpoints.iter().next_back()
-        && last > size
-    {
+    let last = checkpoints.keys().next_back().copied().unwrap_or(0);
+    if last > size {
         return Err(VerifyFailure::Checkpoint {
             size: last,
             why: format!("it covers {last} entries but the log holds {size}: entries were removed"),
         }
         .into());
+    }
+    // Every entry is covered by a signed checkpoint (each commit writes one).
+    if size > last {
+        return Err(VerifyFailure::Entry {
+            index: last,
+            why: "not covered by any signed checkpoint: added outside the sequencer".into(),
+        }
+        .into());
+    }
+    // No subtree hash beyond those the entries complete.
+    let nodes: i64 = conn
+        .query_row("SELECT COUNT(*) FROM nodes", [], |r| r.get(0))
+        .map_err(sql("count the subtree hashes"))?;
+    let expected = size - u64::from(size.count_ones());
+    if nodes as u64 != expected {
+        return Err(VerifyFailure::NodeCount {
+            found: nodes as u64,
+            expected,
+        }
+        .into());
+    }
+    // Cosignatures only for checkpoints this log made; one for a larger size means the log's
+    // tail was cut off after a witness saw it.
+    let mut stmt = conn
+        .prepare("SELECT DISTINCT size FROM cosignatures ORDER BY size")
+        .map_err(sql("read the cosignatures"))?;
+    let sizes = stmt
+        .query_map([], |r| r.get::<_, i64>(0))
+        .map_err(sql("read the cosignatures"))?;
+    for s in sizes {
+        let s = s.map_err(sql("read the cosignatures"))? as u64;
+        if !checkpoints.contains_key(&s) {
+            return Err(VerifyFailure::Checkpoint {
+                size: s,
+                why: if s > last {
+                    format!("a witness cosigned it, but the log now holds {size} entries: its tail was removed")
+                } else {
+                    "a witness cosigned it, but the log has no such checkpoint".into()
+                },
+            }
+            .into());
+        }
     }
     Ok(VerifyReport {
         entries: size,

@@ -63,6 +63,9 @@ impl AuditLog {
         actor: Actor,
         now: u64,
     ) -> Result<Note, PeerError> {
+        if self.is_read_only() {
+            return Err(StoreError::Closed.into());
+        }
         let mut conn = store::open(&self.dir.join(super::DB_FILE))?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -98,24 +101,33 @@ impl AuditLog {
             }
             Err(WitnessError::Conflict(c)) => {
                 let Conflict { cosigned, offered } = &*c;
-                tx.execute(
-                    "INSERT INTO conflicts (origin, detected_at, cosigned, offered) \
-                     VALUES (?1, ?2, ?3, ?4)",
-                    params![peer_log.name(), now as i64, cosigned, offered],
-                )
-                .map_err(sql("record a conflict"))?;
+                // The same fork offered again is recorded once.
+                let new = tx
+                    .execute(
+                        "INSERT OR IGNORE INTO conflicts (origin, detected_at, cosigned, offered) \
+                         VALUES (?1, ?2, ?3, ?4)",
+                        params![peer_log.name(), now as i64, cosigned, offered],
+                    )
+                    .map_err(sql("record a conflict"))?
+                    == 1;
                 tx.commit().map_err(sql("commit a conflict"))?;
-                self.append(
-                    &event(
-                        actor,
-                        now,
-                        EventKind::ConflictDetected {
-                            origin: peer_log.name().to_owned(),
-                            proof_digest: sha256_parts(&[cosigned.as_bytes(), offered.as_bytes()]),
-                        },
-                    ),
-                    vec![],
-                )?;
+                // Whatever happens to the log entry, the caller learns of the conflict.
+                if new {
+                    let _ = self.append(
+                        &event(
+                            actor,
+                            now,
+                            EventKind::ConflictDetected {
+                                origin: peer_log.name().to_owned(),
+                                proof_digest: sha256_parts(&[
+                                    cosigned.as_bytes(),
+                                    offered.as_bytes(),
+                                ]),
+                            },
+                        ),
+                        vec![],
+                    );
+                }
                 Err(WitnessError::Conflict(c).into())
             }
             Err(e) => Err(e.into()),
