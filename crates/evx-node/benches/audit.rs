@@ -127,6 +127,20 @@ fn bench(c: &mut Criterion) {
     });
     drop(log);
     let _ = std::fs::remove_dir_all(&dv);
+
+    // One writer: a signed checkpoint per entry, so verification is mostly signature checks.
+    let ds = dir("verify-single");
+    let log = AuditLog::open(&ds, key()).unwrap();
+    for i in 0..2_000 {
+        log.append(&event(i), vec![]).unwrap();
+    }
+    g.throughput(Throughput::Elements(2_000));
+    g.bench_function(
+        "verify a one-writer log (2 000 entries, a checkpoint each)",
+        |b| b.iter(|| black_box(log.verify().unwrap())),
+    );
+    drop(log);
+    let _ = std::fs::remove_dir_all(&ds);
     g.finish();
 }
 
