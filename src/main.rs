@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod agreement;
 mod audit;
 mod demo;
+mod pki;
 
 /// evx — a secure channel for cross-border requests for electronic evidence.
 ///
@@ -30,6 +31,8 @@ enum Command {
     Agreement(agreement::Args),
     /// Verify a node's audit log, show its events, export or verify proofs.
     Audit(audit::Args),
+    /// Create a deployment's PKI, keys and configuration; add or revoke a node.
+    Pki(pki::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Agreement(args) => agreement::run(&args),
         Command::Audit(args) => audit::run(&args),
+        Command::Pki(args) => pki::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,4 +1,5 @@
-//! What both evx nodes run: for now the durable, verifiable audit log ([`audit`]).
+//! What both evx nodes run: the durable, verifiable audit log ([`audit`]) and the deployment's
+//! PKI and configuration files ([`pki`]).
 //!
 //! The protocol crate defines what an audit entry, a checkpoint and a proof are; this crate
 //! keeps them: in SQLite, append-only, group-committed by one sequencer, checkpointed and
@@ -7,3 +8,4 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod pki;

@@ -1,0 +1,110 @@
+//! A node's configuration file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use evx_protocol::ids::PartyId;
+use serde::Deserialize;
+
+use super::ConfigError;
+
+/// A node's configuration: who it is, where it listens and keeps its data, where its keys and
+/// the deployment's files are. Relative paths are relative to the configuration file.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Format (1).
+    pub format: u8,
+    /// This node's party.
+    pub party: PartyId,
+    /// The address it listens on (a requested party) or connects from.
+    pub listen: SocketAddr,
+    /// Its data directory (audit log, packages, state).
+    pub data_dir: PathBuf,
+    /// The deployment CA's certificate.
+    pub ca_cert: PathBuf,
+    /// The CA's revocation list.
+    pub crl: PathBuf,
+    /// The peer registry.
+    pub registry: PathBuf,
+    /// The agreement in force.
+    pub agreement: PathBuf,
+    /// This node's keys.
+    pub keys: KeyPaths,
+}
+
+/// Where a node's private keys are (files written with mode 0600).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPaths {
+    /// TLS certificate (PEM).
+    pub tls_cert: PathBuf,
+    /// TLS private key (PEM).
+    pub tls_key: PathBuf,
+    /// Ed25519 document key (evx key file).
+    pub documents: PathBuf,
+    /// X25519 HPKE key (evx key file).
+    pub hpke: PathBuf,
+    /// Audit-log note key (`PRIVATE+KEY+…`).
+    pub log: PathBuf,
+    /// Witness cosignature key (`PRIVATE+KEY+…`).
+    pub witness: PathBuf,
+}
+
+impl NodeConfig {
+    /// Reads a configuration file; paths in it are resolved against its directory. Every error
+    /// names the file, the key and what is expected.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            file: file.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut c: Self = toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+            file: file.clone(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        if c.format != 1 {
+            return Err(ConfigError::invalid(&file, "format", "1"));
+        }
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [
+            &mut c.data_dir,
+            &mut c.ca_cert,
+            &mut c.crl,
+            &mut c.registry,
+            &mut c.agreement,
+            &mut c.keys.tls_cert,
+            &mut c.keys.tls_key,
+            &mut c.keys.documents,
+            &mut c.keys.hpke,
+            &mut c.keys.log,
+            &mut c.keys.witness,
+        ] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        for (key, p) in [
+            ("ca_cert", &c.ca_cert),
+            ("crl", &c.crl),
+            ("registry", &c.registry),
+            ("agreement", &c.agreement),
+            ("keys.tls_cert", &c.keys.tls_cert),
+            ("keys.tls_key", &c.keys.tls_key),
+            ("keys.documents", &c.keys.documents),
+            ("keys.hpke", &c.keys.hpke),
+            ("keys.log", &c.keys.log),
+            ("keys.witness", &c.keys.witness),
+        ] {
+            if !p.is_file() {
+                return Err(ConfigError::invalid(
+                    &file,
+                    key,
+                    &format!("an existing file; {} does not exist", p.display()),
+                ));
+            }
+        }
+        Ok(c)
+    }
+}
