@@ -9,3 +9,4 @@
 
 pub mod audit;
 pub mod pki;
+pub mod transport;
