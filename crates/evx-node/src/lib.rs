@@ -10,3 +10,4 @@
 pub mod audit;
 pub mod pki;
 pub mod transport;
+pub mod wire;
