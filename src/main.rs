@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod agreement;
 mod audit;
+mod dataset;
 mod demo;
 mod pki;
 
@@ -33,6 +34,8 @@ enum Command {
     Audit(audit::Args),
     /// Create a deployment's PKI, keys and configuration; add or revoke a node.
     Pki(pki::Args),
+    /// Generate a synthetic provider dataset to collect evidence from.
+    Dataset(dataset::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
         Command::Agreement(args) => agreement::run(&args),
         Command::Audit(args) => audit::run(&args),
         Command::Pki(args) => pki::run(&args),
+        Command::Dataset(args) => dataset::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

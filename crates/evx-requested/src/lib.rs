@@ -1,0 +1,7 @@
+//! The requested party's side of evx. So far: the evidence source ([`dataset`]) — a provider's
+//! records as files, a generator for a realistic synthetic one, and collection that takes only
+//! what a request's categories, selectors and time range cover.
+
+#![forbid(unsafe_code)]
+
+pub mod dataset;
