@@ -133,7 +133,7 @@ fn collection_takes_only_what_the_request_covers() {
     };
     let items = dataset::collect(&data.0, &r, &out2.0, END).unwrap();
     let ident: Vec<Connection> = lines(&items[0].path);
-    assert_eq!(ident, [conn.clone()]);
+    assert_eq!(ident, std::slice::from_ref(conn));
     let subs: Vec<Subscriber> = lines(&items[1].path);
     assert_eq!(subs.len(), 1);
     assert_eq!(subs[0].account, conn.account);
