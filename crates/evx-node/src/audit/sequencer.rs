@@ -2,7 +2,7 @@
 
 use std::sync::mpsc;
 
-use evx_protocol::merkle::{Hash, empty_root, leaf_hash, node_hash};
+use evx_protocol::merkle::{RootBuilder, leaf_hash};
 use evx_protocol::note::NoteSigner;
 use evx_protocol::note::checkpoint::Checkpoint;
 use rusqlite::{Connection, params};
@@ -12,47 +12,21 @@ use super::{Append, StoreError, sql, store};
 /// The most appends committed in one transaction.
 const MAX_BATCH: usize = 4096;
 
-/// The tree's right edge: the roots of its complete subtrees, largest first, and its size.
-struct Frontier {
-    size: u64,
-    roots: Vec<Hash>,
-}
+/// The tree's right edge, as the store holds it.
+struct Frontier(RootBuilder);
 
 impl Frontier {
     fn load(conn: &Connection) -> Result<Self, StoreError> {
         let size = store::size(conn)?;
-        Ok(Self {
-            size,
-            roots: store::frontier(conn, size)?,
-        })
+        RootBuilder::from_frontier(size, store::frontier(conn, size)?)
+            .map(Self)
+            .ok_or_else(|| {
+                StoreError::Corrupt("the stored frontier does not match the size".into())
+            })
     }
 
-    /// Adds a leaf, returning the complete subtrees it closes as (level, index, hash).
-    fn push(&mut self, leaf: Hash) -> Vec<(u32, u64, Hash)> {
-        let index = self.size;
-        let mut h = leaf;
-        let mut closed = Vec::new();
-        let (mut c, mut level) = (index, 0u32);
-        while c & 1 == 1 {
-            let Some(left) = self.roots.pop() else {
-                break;
-            };
-            h = node_hash(&left, &h);
-            level += 1;
-            closed.push((level, index >> level, h));
-            c >>= 1;
-        }
-        self.roots.push(h);
-        self.size += 1;
-        closed
-    }
-
-    fn root(&self) -> Hash {
-        let mut it = self.roots.iter().rev();
-        match it.next() {
-            None => empty_root(),
-            Some(last) => it.fold(*last, |acc, left| node_hash(left, &acc)),
-        }
+    fn size(&self) -> u64 {
+        self.0.len()
     }
 }
 
@@ -85,7 +59,7 @@ fn run(
                 Err(_) => break,
             }
         }
-        let start = frontier.size;
+        let start = frontier.size();
         match commit(&mut conn, &log_key, &mut frontier, &batch) {
             Ok(()) => {
                 for (i, a) in batch.into_iter().enumerate() {
@@ -131,7 +105,7 @@ fn commit(
             .prepare_cached("INSERT INTO salts (idx, field, salt) VALUES (?1, ?2, ?3)")
             .map_err(sql("prepare the salt insert"))?;
         for a in batch {
-            let index = frontier.size;
+            let index = frontier.size();
             let leaf = leaf_hash(&a.data);
             entry
                 .execute(params![index as i64, a.data, leaf.as_slice()])
@@ -140,23 +114,29 @@ fn commit(
                 salt.execute(params![index as i64, field, s.as_slice()])
                     .map_err(sql("record a salt"))?;
             }
-            for (level, idx, h) in frontier.push(leaf) {
-                node.execute(params![level, idx as i64, h.as_slice()])
-                    .map_err(sql("record a subtree hash"))?;
-            }
+            let mut result = Ok(());
+            frontier.0.push_leaf_hash_with(leaf, |level, idx, h| {
+                if result.is_ok() {
+                    result = node
+                        .execute(params![level, idx as i64, h.as_slice()])
+                        .map(drop)
+                        .map_err(sql("record a subtree hash"));
+                }
+            });
+            result?;
         }
     }
     let note = Checkpoint {
         origin: log_key.name().to_owned(),
-        size: frontier.size,
-        root: frontier.root(),
+        size: frontier.size(),
+        root: frontier.0.root(),
         extensions: Vec::new(),
     }
     .sign(log_key)
     .map_err(|e| StoreError::Corrupt(format!("signing a checkpoint: {e}")))?;
     tx.execute(
         "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
-        params![frontier.size as i64, note.encode()],
+        params![frontier.size() as i64, note.encode()],
     )
     .map_err(sql("record the checkpoint"))?;
     tx.commit().map_err(sql("commit a batch"))

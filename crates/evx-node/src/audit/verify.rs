@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use evx_protocol::audit::Event;
-use evx_protocol::merkle::{Hash, empty_root, leaf_hash, node_hash};
+use evx_protocol::merkle::{Hash, RootBuilder, empty_root, leaf_hash};
 use evx_protocol::note::NoteVerifier;
 use evx_protocol::note::checkpoint::Checkpoint;
 use rusqlite::{Connection, OptionalExtension};
@@ -107,15 +107,8 @@ pub(super) fn verify(conn: &Connection, log: &NoteVerifier) -> Result<VerifyRepo
     let mut node_stmt = conn
         .prepare("SELECT CAST(hash AS BLOB) FROM nodes WHERE level = ?1 AND idx = ?2")
         .map_err(sql("read the subtree hashes"))?;
-    let mut roots: Vec<Hash> = Vec::new();
+    let mut tree = RootBuilder::new();
     let mut size = 0u64;
-    let root_of = |roots: &[Hash]| {
-        let mut it = roots.iter().rev();
-        match it.next() {
-            None => empty_root(),
-            Some(last) => it.fold(*last, |acc, left| node_hash(left, &acc)),
-        }
-    };
     if let Some(r) = checkpoints.get(&0)
         && *r != empty_root()
     {
@@ -142,30 +135,34 @@ pub(super) fn verify(conn: &Connection, log: &NoteVerifier) -> Result<VerifyRepo
         if leaf.as_slice() != h.as_slice() {
             return Err(bad("its stored leaf hash differs from its data's").into());
         }
-        // Fold into the frontier, checking each subtree completed against the stored one.
-        let (mut c, mut level, mut acc) = (index, 0u32, h);
-        while c & 1 == 1 {
-            let Some(left) = roots.pop() else { break };
-            acc = node_hash(&left, &acc);
-            level += 1;
-            let node_index = index >> level;
-            let stored: Option<Vec<u8>> = node_stmt
-                .query_row(rusqlite::params![level, node_index as i64], |r| r.get(0))
-                .optional()
-                .map_err(sql("read a subtree hash"))?;
-            if stored.as_deref() != Some(acc.as_slice()) {
-                return Err(VerifyFailure::Node {
-                    level,
-                    index: node_index,
-                }
-                .into());
+        // Fold into the tree, checking each subtree completed against the stored one.
+        let mut failure: Result<(), StoreError> = Ok(());
+        tree.push_leaf_hash_with(h, |level, node_index, acc| {
+            if failure.is_err() {
+                return;
             }
-            c >>= 1;
-        }
-        roots.push(acc);
+            failure = node_stmt
+                .query_row(rusqlite::params![level, node_index as i64], |r| {
+                    r.get::<_, Vec<u8>>(0)
+                })
+                .optional()
+                .map_err(sql("read a subtree hash"))
+                .and_then(|stored| {
+                    if stored.as_deref() == Some(acc.as_slice()) {
+                        Ok(())
+                    } else {
+                        Err(VerifyFailure::Node {
+                            level,
+                            index: node_index,
+                        }
+                        .into())
+                    }
+                });
+        });
+        failure?;
         size += 1;
         if let Some(root) = checkpoints.get(&size)
-            && *root != root_of(&roots)
+            && *root != tree.root()
         {
             return Err(VerifyFailure::Checkpoint {
                 size,
@@ -227,6 +224,6 @@ pub(super) fn verify(conn: &Connection, log: &NoteVerifier) -> Result<VerifyRepo
     Ok(VerifyReport {
         entries: size,
         checkpoints: checkpoints.len() as u64,
-        root: root_of(&roots),
+        root: tree.root(),
     })
 }

@@ -79,16 +79,37 @@ impl RootBuilder {
         Self::default()
     }
 
+    /// Continues a tree of `count` leaves from its frontier: the roots of its complete
+    /// subtrees, largest first, one per set bit of `count` (what a store keeps). `None` if the
+    /// frontier does not have one root per set bit.
+    pub fn from_frontier(count: u64, frontier: Vec<Hash>) -> Option<Self> {
+        (frontier.len() == count.count_ones() as usize).then_some(Self { count, frontier })
+    }
+
     /// Appends a leaf given its hash.
-    pub fn push_leaf_hash(&mut self, mut hash: Hash) {
+    pub fn push_leaf_hash(&mut self, hash: Hash) {
+        self.push_leaf_hash_with(hash, |_, _, _| {});
+    }
+
+    /// Appends a leaf given its hash, calling `completed(level, index, hash)` for each complete
+    /// subtree it closes (level 1 and up; the subtree at level `l`, index `i` covers leaves
+    /// `i·2^l .. (i+1)·2^l`): what a store records to answer proofs later.
+    pub fn push_leaf_hash_with(
+        &mut self,
+        mut hash: Hash,
+        mut completed: impl FnMut(u32, u64, &Hash),
+    ) {
         // Merge equal-sized subtrees: one merge per trailing one bit of the old count.
-        let mut c = self.count;
+        let index = self.count;
+        let (mut c, mut level) = (index, 0u32);
         while c & 1 == 1 {
             let left = self
                 .frontier
                 .pop()
                 .unwrap_or_else(|| unreachable!("one entry per set bit"));
             hash = node_hash(&left, &hash);
+            level += 1;
+            completed(level, index >> level, &hash);
             c >>= 1;
         }
         self.frontier.push(hash);
@@ -181,6 +202,38 @@ mod tests {
             b.push(d);
             assert_eq!(hex(&b.root()), want, "after {} leaves", b.len());
         }
+    }
+
+    #[test]
+    fn completed_subtrees_and_continuing_from_a_frontier() {
+        let l = leaves(37);
+        let mut b = RootBuilder::new();
+        let mut nodes = Vec::new();
+        for h in &l {
+            b.push_leaf_hash_with(*h, |level, index, hash| nodes.push((level, index, *hash)));
+        }
+        // Every complete subtree of two or more leaves, each the root of its leaves.
+        assert_eq!(nodes.len(), 37 - 37u32.count_ones() as usize);
+        for (level, index, hash) in nodes {
+            let span = 1usize << level;
+            let start = index as usize * span;
+            assert_eq!(
+                hash,
+                root_of_leaf_hashes(&l[start..start + span]),
+                "{level}/{index}"
+            );
+        }
+        // A tree continued from the frontier of its first 21 leaves ends at the same root.
+        let mut first = RootBuilder::new();
+        for h in &l[..21] {
+            first.push_leaf_hash(*h);
+        }
+        let mut resumed = RootBuilder::from_frontier(21, first.frontier.clone()).unwrap();
+        for h in &l[21..] {
+            resumed.push_leaf_hash(*h);
+        }
+        assert_eq!(resumed.root(), root_of_leaf_hashes(&l));
+        assert!(RootBuilder::from_frontier(21, vec![[0; 32]; 2]).is_none());
     }
 
     #[test]
