@@ -2,11 +2,13 @@
 //! named by index, and a crash that loses nothing acknowledged.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
+mod common;
+
+use common::TempDir;
 use evx_node::audit::{AuditLog, DB_FILE, StoreError, VerifyFailure};
 use evx_protocol::audit::{Actor, Commitment, Event, EventKind};
 use evx_protocol::crypto::SigningKey;
@@ -19,29 +21,6 @@ const ORIGIN: &str = "evx.example/DE-BfJ/audit";
 
 fn key() -> NoteSigner {
     NoteSigner::new(ORIGIN, SIG_ED25519, SigningKey::from_seed(&[3; 32])).unwrap()
-}
-
-/// A fresh directory under the system's temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "evx-audit-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn event(n: u64) -> Event {

@@ -1,27 +1,14 @@
 //! `evx pki`: a deployment's files, their permissions, the registry and configurations they
 //! load as, revocation, and configuration errors that name file and key.
 
-use std::path::PathBuf;
+mod common;
 
+use common::TempDir;
 use evx_node::pki::{self, ConfigError, NodeConfig, RegistryFile};
 use evx_protocol::crypto::KeyFile;
 use evx_protocol::ids::PartyId;
 use evx_protocol::note::NoteSigner;
 use evx_protocol::policy::{Agreement, KeyRole};
-
-struct Dir(PathBuf);
-impl Dir {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("evx-pki-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        Self(p)
-    }
-}
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn party(s: &str) -> PartyId {
     PartyId::new(s).unwrap()
@@ -31,7 +18,7 @@ const NOW: u64 = 1_795_165_200;
 
 #[test]
 fn init_creates_a_deployment_that_loads() {
-    let dir = Dir::new("init");
+    let dir = TempDir::new("init");
     let (a, b) = (party("DE-BfJ"), party("IE-provider-LERT"));
     let d = pki::init(&dir.0, (&a, "Germany"), (&b, "Provider"), NOW).unwrap();
 
@@ -115,7 +102,7 @@ fn init_creates_a_deployment_that_loads() {
 
 #[test]
 fn issue_adds_a_node_and_revoke_updates_the_crl() {
-    let dir = Dir::new("issue");
+    let dir = TempDir::new("issue");
     let (a, b, c) = (party("DE-BfJ"), party("IE-provider-LERT"), party("FR-PNC"));
     pki::init(&dir.0, (&a, "Germany"), (&b, "Provider"), NOW).unwrap();
     let config = pki::issue(&dir.0, &c, "France", 4440, NOW).unwrap();
@@ -142,7 +129,7 @@ fn issue_adds_a_node_and_revoke_updates_the_crl() {
 
 #[test]
 fn configuration_errors_name_the_file_and_the_key() {
-    let dir = Dir::new("errors");
+    let dir = TempDir::new("errors");
     let (a, b) = (party("DE-BfJ"), party("IE-provider-LERT"));
     let d = pki::init(&dir.0, (&a, "Germany"), (&b, "Provider"), NOW).unwrap();
     let text = std::fs::read_to_string(&d.requesting_config).unwrap();

@@ -2,8 +2,11 @@
 //! mapped to its party; a certificate from another CA, a revoked certificate and 0-RTT are
 //! refused, and the client learns that authentication failed.
 
+mod common;
+
+use common::TempDir;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use evx_node::pki::{self, NodeConfig, RegistryFile};
 use evx_node::transport::{
@@ -11,24 +14,10 @@ use evx_node::transport::{
 };
 use evx_protocol::ids::PartyId;
 
-struct Dir(PathBuf);
-impl Dir {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("evx-transport-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        Self(p)
-    }
-}
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 const NOW: u64 = 1_795_165_200;
 
-fn deployment(tag: &str) -> (Dir, NodeConfig, NodeConfig) {
-    let dir = Dir::new(tag);
+fn deployment(tag: &str) -> (TempDir, NodeConfig, NodeConfig) {
+    let dir = TempDir::new(tag);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

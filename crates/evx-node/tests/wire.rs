@@ -2,7 +2,9 @@
 //! a truncated frame each get their error report on their own stream, and a legitimate request
 //! on the same connection still goes through. And the per-party rate limit.
 
-use std::path::PathBuf;
+mod common;
+
+use common::TempDir;
 use std::time::{Duration, Instant};
 
 use evx_node::pki::{self, NodeConfig};
@@ -14,21 +16,13 @@ use evx_protocol::frame::{ErrorReport, Message};
 use evx_protocol::ids::{PartyId, RequestId};
 use evx_protocol::sample;
 
-struct Dir(PathBuf);
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn files(c: &NodeConfig) -> TlsFiles {
     TlsFiles::load(&c.keys.tls_cert, &c.keys.tls_key, &c.ca_cert, &c.crl).unwrap()
 }
 
 #[tokio::test]
 async fn malformed_frames_are_answered_and_the_connection_carries_on() {
-    let dir = Dir(std::env::temp_dir().join(format!("evx-wire-{}", std::process::id())));
-    let _ = std::fs::remove_dir_all(&dir.0);
+    let dir = TempDir::new("wire");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -2,28 +2,15 @@
 //! remembered across reopening; a stale checkpoint is refused; a fork is recorded with both
 //! signed checkpoints and logged; the cosignature ends up in the peer's exported proofs.
 
-use std::path::PathBuf;
+mod common;
 
+use common::TempDir;
 use evx_node::audit::{AuditLog, PeerError};
 use evx_protocol::audit::{Actor, Event, EventKind};
 use evx_protocol::crypto::SigningKey;
 use evx_protocol::ids::{PartyId, UnixTime};
 use evx_protocol::note::witness::WitnessError;
 use evx_protocol::note::{NoteSigner, SIG_COSIGNATURE, SIG_ED25519, cosignature};
-
-struct Dir(PathBuf);
-impl Dir {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("evx-witness-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        Self(p)
-    }
-}
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn ie_key() -> NoteSigner {
     NoteSigner::new(
@@ -74,7 +61,7 @@ fn event(n: u64, tag: &str) -> Event {
 
 #[test]
 fn witnessing_a_peer_end_to_end() {
-    let (ie_dir, de_dir, fork_dir) = (Dir::new("ie"), Dir::new("de"), Dir::new("fork"));
+    let (ie_dir, de_dir, fork_dir) = (TempDir::new("ie"), TempDir::new("de"), TempDir::new("fork"));
     let ie = AuditLog::open(&ie_dir.0, ie_key()).unwrap();
     let de = AuditLog::open(&de_dir.0, de_key()).unwrap();
     let peer = ie_key().verifier();
@@ -200,7 +187,11 @@ fn witnessing_a_peer_end_to_end() {
 
 #[test]
 fn cosignatures_are_checked_and_repeated_forks_recorded_once() {
-    let (ie_dir, de_dir, fork_dir) = (Dir::new("ie2"), Dir::new("de2"), Dir::new("fork2"));
+    let (ie_dir, de_dir, fork_dir) = (
+        TempDir::new("ie2"),
+        TempDir::new("de2"),
+        TempDir::new("fork2"),
+    );
     let ie = AuditLog::open(&ie_dir.0, ie_key()).unwrap();
     let de = AuditLog::open(&de_dir.0, de_key()).unwrap();
     let fork = AuditLog::open(&fork_dir.0, ie_key()).unwrap();
