@@ -303,6 +303,12 @@ impl ErrorReport {
     pub const BAD_SIGNATURE: u16 = 6;
     /// The kind is valid but not expected at this point of the exchange.
     pub const UNEXPECTED_MESSAGE: u16 = 7;
+    /// A request already received (same request id), or issued outside the validity window.
+    pub const REPLAY: u16 = 8;
+    /// The sender is not a party this node may deal with, or its key is not registered.
+    pub const UNKNOWN_PARTY: u16 = 9;
+    /// The node could not record the request; send it again later.
+    pub const UNAVAILABLE: u16 = 10;
 
     /// Builds the report a peer sends back for a frame it could not accept.
     pub fn for_frame_error(e: &FrameError) -> Self {

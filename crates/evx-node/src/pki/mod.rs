@@ -38,7 +38,9 @@ use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
 pub use config::{KeyPaths, NodeConfig};
-pub use registry::{AuthorityEntry, PartyEntry, RegistryFile, ReviewerEntry};
+pub use registry::{
+    AuthorityEntry, PartyEntry, RegistryFile, ReviewerEntry, registry_documents_key,
+};
 
 /// Why a configuration, registry or PKI operation failed. Every variant names the file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -205,3 +205,8 @@ impl RegistryFile {
         r
     }
 }
+
+/// A party's registered document key.
+pub fn registry_documents_key(entry: &PartyEntry) -> Option<VerifyingKey> {
+    ed25519("", "", &entry.documents).ok()
+}
