@@ -6,4 +6,5 @@
 #![forbid(unsafe_code)]
 
 pub mod dataset;
+pub mod serve;
 pub mod server;
