@@ -10,6 +10,7 @@ mod audit;
 mod dataset;
 mod demo;
 mod pki;
+mod serve;
 
 /// evx — a secure channel for cross-border requests for electronic evidence.
 ///
@@ -36,6 +37,8 @@ enum Command {
     Pki(pki::Args),
     /// Generate a synthetic provider dataset to collect evidence from.
     Dataset(dataset::Args),
+    /// Run the requested party's node: take in requests over QUIC, acknowledge and decide them.
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => audit::run(&args),
         Command::Pki(args) => pki::run(&args),
         Command::Dataset(args) => dataset::run(&args),
+        Command::Serve(args) => serve::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
