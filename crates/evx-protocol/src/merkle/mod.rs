@@ -142,6 +142,25 @@ impl RootBuilder {
     }
 }
 
+/// The eight-leaf test tree of RFC 6962's reference implementation (also in
+/// transparency-dev/merkle), shared by the tests of this module and of the proofs.
+#[cfg(test)]
+pub(crate) fn rfc6962_leaf_data() -> [&'static [u8]; 8] {
+    [
+        b"",
+        &[0x00],
+        &[0x10],
+        &[0x20, 0x21],
+        &[0x30, 0x31],
+        &[0x40, 0x41, 0x42, 0x43],
+        &[0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57],
+        &[
+            0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d,
+            0x6e, 0x6f,
+        ],
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,19 +189,7 @@ mod tests {
         // The eight-leaf test tree of RFC 6962's reference implementation (also in
         // transparency-dev/merkle): leaves "", 00, 10, 2021, 3031, 40414243, 5051525354555657,
         // 606162636465666768696a6b6c6d6e6f.
-        let data: [&[u8]; 8] = [
-            b"",
-            &[0x00],
-            &[0x10],
-            &[0x20, 0x21],
-            &[0x30, 0x31],
-            &[0x40, 0x41, 0x42, 0x43],
-            &[0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57],
-            &[
-                0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d,
-                0x6e, 0x6f,
-            ],
-        ];
+        let data = rfc6962_leaf_data();
         let expected = [
             "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
             "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",

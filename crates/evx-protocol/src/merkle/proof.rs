@@ -352,20 +352,10 @@ mod tests {
 
     /// The eight-leaf tree of RFC 6962's reference implementation.
     fn leaves() -> Vec<Hash> {
-        let data: [&[u8]; 8] = [
-            b"",
-            &[0x00],
-            &[0x10],
-            &[0x20, 0x21],
-            &[0x30, 0x31],
-            &[0x40, 0x41, 0x42, 0x43],
-            &[0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57],
-            &[
-                0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d,
-                0x6e, 0x6f,
-            ],
-        ];
-        data.iter().map(|d| leaf_hash(d)).collect()
+        crate::merkle::rfc6962_leaf_data()
+            .iter()
+            .map(|d| leaf_hash(d))
+            .collect()
     }
 
     const ROOTS: [&str; 8] = [
