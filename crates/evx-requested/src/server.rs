@@ -80,6 +80,8 @@ pub enum ServeError {
 /// The requested party's intake desk.
 pub struct Desk {
     party: PartyId,
+    data_dir: std::path::PathBuf,
+    dataset: Option<std::path::PathBuf>,
     documents: SigningKey,
     registry: RegistryFile,
     agreement: Agreement,
@@ -116,12 +118,16 @@ impl Desk {
                  party       TEXT NOT NULL,
                  received_at INTEGER NOT NULL,
                  request     BLOB NOT NULL,
-                 decision    BLOB
+                 decision    BLOB,
+                 package     TEXT,
+                 package_error TEXT
              );",
         )
         .map_err(|e| ServeError::Other(format!("request store: {e}")))?;
         Ok(Self {
             party: config.party.clone(),
+            data_dir: config.data_dir.clone(),
+            dataset: config.dataset.clone(),
             documents,
             registry,
             agreement,
@@ -304,13 +310,138 @@ impl Desk {
                 vec![],
             )
             .map_err(unavailable)?;
-        let db = self.db.lock().map_err(unavailable)?;
-        db.execute(
-            "UPDATE requests SET decision = ?2 WHERE request_id = ?1",
-            params![request.request_id.0.as_slice(), signed_decision.encode()],
-        )
-        .map_err(unavailable)?;
+        {
+            let db = self.db.lock().map_err(unavailable)?;
+            db.execute(
+                "UPDATE requests SET decision = ?2 WHERE request_id = ?1",
+                params![request.request_id.0.as_slice(), signed_decision.encode()],
+            )
+            .map_err(unavailable)?;
+        }
+        // Accepted production: collect and seal the evidence now, and keep it for delivery.
+        // A failure here does not undo the decision: it is recorded, and the package is absent.
+        if let Outcome::Accept { conditions } = &decision.outcome
+            && request.request_type != evx_protocol::document::RequestType::Preservation
+            && self.dataset.is_some()
+        {
+            let (package, error) = match self.seal(request, conditions, now) {
+                Ok(path) => (Some(path.display().to_string()), None),
+                Err(e) => (None, Some(e)),
+            };
+            let db = self.db.lock().map_err(unavailable)?;
+            db.execute(
+                "UPDATE requests SET package = ?2, package_error = ?3 WHERE request_id = ?1",
+                params![request.request_id.0.as_slice(), package, error],
+            )
+            .map_err(unavailable)?;
+        }
         Ok((ack, signed_decision))
+    }
+
+    /// Collects what an accepted request covers and seals it to the requesting party; returns
+    /// the package file. Collection reads and writes files, memory stays flat.
+    fn seal(
+        &self,
+        request: &EvidenceRequest,
+        conditions: &evx_protocol::purpose::Conditions,
+        now: UnixTime,
+    ) -> Result<std::path::PathBuf, String> {
+        use std::io::Read as _;
+        let dataset = self.dataset.as_ref().ok_or("no dataset configured")?;
+        let work = self
+            .data_dir
+            .join("collected")
+            .join(request.request_id.to_string());
+        let items =
+            crate::dataset::collect(dataset, request, &work, now).map_err(|e| e.to_string())?;
+        let recipient = self
+            .registry
+            .hpke(&request.requesting_party)
+            .ok_or("the requesting party has no HPKE key in the registry")?;
+        let dir = self.data_dir.join("packages");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let partial = dir.join(format!("{}.evx1.partial", request.request_id));
+        let out = std::io::BufWriter::new(
+            std::fs::File::create(&partial).map_err(|e| format!("{}: {e}", partial.display()))?,
+        );
+        let params = evx_protocol::package::PackageParams {
+            sender_party: self.party.clone(),
+            recipient_party: request.requesting_party.clone(),
+            case_id: request.case_id.clone(),
+            request_id: request.request_id,
+            purpose: request.purpose,
+            conditions: conditions.clone(),
+            created_at: now,
+            chunk_size: evx_protocol::package::DEFAULT_CHUNK_SIZE,
+        };
+        let rng = &mut UnwrapErr(getrandom::SysRng);
+        let specs = items.iter().map(|i| i.spec.clone()).collect();
+        let mut sealer = evx_protocol::package::Sealer::new(
+            out,
+            params,
+            specs,
+            &self.documents,
+            &recipient,
+            rng,
+        )
+        .map_err(|e| e.to_string())?;
+        let mut buf = vec![0u8; 1 << 20];
+        for item in &items {
+            let mut f = std::fs::File::open(&item.path)
+                .map_err(|e| format!("{}: {e}", item.path.display()))?;
+            loop {
+                let n = f.read(&mut buf).map_err(|e| e.to_string())?;
+                if n == 0 {
+                    break;
+                }
+                sealer.write_payload(&buf[..n]).map_err(|e| e.to_string())?;
+            }
+        }
+        let sealed = sealer.finish().map_err(|e| e.to_string())?;
+        let file = sealed
+            .writer
+            .into_inner()
+            .map_err(|e| e.error().to_string())?;
+        file.sync_all().map_err(|e| e.to_string())?;
+        let path = dir.join(format!("{}.evx1", sealed.package_id));
+        std::fs::rename(&partial, &path).map_err(|e| e.to_string())?;
+        let _ = std::fs::remove_dir_all(&work);
+        self.audit
+            .append(
+                &Event {
+                    v: 1,
+                    at: now,
+                    actor: self.actor("collection"),
+                    kind: EventKind::PackageSealed {
+                        package_id: sealed.package_id,
+                        length: sealed.manifest.length,
+                    },
+                    request: Some(request.request_id),
+                    case: None,
+                    purpose: Some(request.purpose),
+                    subjects: Vec::new(),
+                },
+                vec![],
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(path)
+    }
+
+    /// The sealed package kept for a request, if any.
+    pub fn package(
+        &self,
+        request: &evx_protocol::ids::RequestId,
+    ) -> Result<Option<std::path::PathBuf>, Refusal> {
+        let db = self.db.lock().map_err(unavailable)?;
+        let p: Option<Option<String>> = db
+            .query_row(
+                "SELECT package FROM requests WHERE request_id = ?1",
+                params![request.0.as_slice()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(unavailable)?;
+        Ok(p.flatten().map(std::path::PathBuf::from))
     }
 
     /// The stored decision on a request, if any.

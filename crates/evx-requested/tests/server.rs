@@ -123,3 +123,84 @@ fn a_request_is_acknowledged_with_a_log_proof_and_decided() {
     // Nothing refused was recorded.
     assert_eq!(desk.audit().size().unwrap(), 2);
 }
+
+#[test]
+fn accepted_evidence_is_collected_sealed_to_the_requesting_party_and_logged() {
+    use evx_protocol::document::Selector;
+    use evx_protocol::package::{MemoryStaging, PackageReader};
+    use evx_protocol::purpose::{DeclaredPurpose, Purpose};
+
+    let dir = Dir(std::env::temp_dir().join(format!("evx-desk-seal-{}", std::process::id())));
+    let _ = std::fs::remove_dir_all(&dir.0);
+    let now = UnixTime(1_795_165_200);
+    let (de_id, ie_id) = (
+        PartyId::new("DE-BfJ").unwrap(),
+        PartyId::new("IE-provider-LERT").unwrap(),
+    );
+    let d = pki::init(&dir.0, (&de_id, "Germany"), (&ie_id, "Provider"), now.0).unwrap();
+    let de = NodeConfig::load(&d.requesting_config).unwrap();
+    let mut ie = NodeConfig::load(&d.requested_config).unwrap();
+    let data = dir.0.join("dataset");
+    evx_requested::dataset::generate(&data, 10, 5, now, 3).unwrap();
+    ie.dataset = Some(data);
+    let desk = Desk::open(&ie).unwrap();
+    let police = key(&de.keys.documents);
+    let provider = key(&ie.keys.documents).verifying_key();
+    let hpke = KeyFile::parse(&std::fs::read_to_string(&de.keys.hpke).unwrap())
+        .unwrap()
+        .hpke_secret_key()
+        .unwrap();
+
+    let target = evx_requested::dataset::account_name(3);
+    let mut request = sample::production_request(RequestId([4; 16]));
+    request.issued_at = now;
+    request.categories = vec![DataCategory::Subscriber];
+    request.selectors = vec![Selector::Account {
+        service: "mail.provider.example".into(),
+        account: target.clone(),
+    }];
+    let signed = Signed::sign(&request, &police).unwrap();
+    let (_, decision) = desk.receive(&de_id, &signed, &[], now).unwrap();
+    assert!(matches!(
+        decision.verify(&provider).unwrap().outcome,
+        Outcome::Accept { .. }
+    ));
+
+    // The package opens for the requesting party, for the request's case and purpose, and holds
+    // the one subscriber record asked for.
+    let path = desk
+        .package(&request.request_id)
+        .unwrap()
+        .expect("a package was sealed");
+    let declared = DeclaredPurpose {
+        case: request.case_id.clone(),
+        purpose: Purpose::Investigation,
+    };
+    let opened = PackageReader::new(std::fs::File::open(&path).unwrap())
+        .unwrap()
+        .open(
+            &hpke,
+            &provider,
+            &declared,
+            MemoryStaging::with_limit(1 << 20),
+        )
+        .unwrap();
+    let text = String::from_utf8(opened.committed).unwrap();
+    assert_eq!(text.lines().count(), 1);
+    assert!(
+        text.contains(&format!("\"account\":\"{target}\"")),
+        "{text}"
+    );
+    // And the sealing is in the log, which verifies.
+    let kinds: Vec<String> = (0..desk.audit().size().unwrap())
+        .map(|i| {
+            Event::decode(&desk.audit().entry(i).unwrap())
+                .unwrap()
+                .kind
+                .name()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(kinds, ["request_received", "decision", "package_sealed"]);
+    assert_eq!(desk.audit().verify().unwrap().entries, 3);
+}

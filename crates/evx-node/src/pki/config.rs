@@ -29,6 +29,9 @@ pub struct NodeConfig {
     pub registry: PathBuf,
     /// The agreement in force.
     pub agreement: PathBuf,
+    /// The provider dataset evidence is collected from (a requested node); absent if none.
+    #[serde(default)]
+    pub dataset: Option<PathBuf>,
     /// This node's keys.
     pub keys: KeyPaths,
 }
@@ -68,6 +71,11 @@ impl NodeConfig {
             return Err(ConfigError::invalid(&file, "format", "1"));
         }
         let base = path.parent().unwrap_or(Path::new("."));
+        if let Some(d) = c.dataset.as_mut()
+            && d.is_relative()
+        {
+            *d = base.join(&*d);
+        }
         for p in [
             &mut c.data_dir,
             &mut c.ca_cert,
