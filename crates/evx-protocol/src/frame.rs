@@ -16,6 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::canonical::{self, DecodeError};
+use crate::delivery::{Fetch, PackageOffer};
 use crate::document::{
     Acknowledgement, Decision, Document, DocumentError, ENVELOPE, EvidenceRequest, Extension,
     JudicialValidation, PreservationConfirmation, Receipt, Signed, Withdrawal,
@@ -70,6 +71,14 @@ pub enum FrameError {
     /// The body is not a valid error report.
     #[error("bad error report body: {0}")]
     ErrorReport(DecodeError),
+    /// The body is not a valid unsigned message of the frame's kind.
+    #[error("bad {kind:?} body: {source}")]
+    Body {
+        /// The kind.
+        kind: MessageKind,
+        /// What was wrong.
+        source: DecodeError,
+    },
 }
 
 /// The kind of message a frame carries.
@@ -92,13 +101,17 @@ pub enum MessageKind {
     Receipt = 0x07,
     /// A signed [`JudicialValidation`], sent after the request it validates.
     Validation = 0x08,
+    /// A [`Fetch`]: the state of a request and, optionally, its packages.
+    Fetch = 0x09,
+    /// A [`PackageOffer`]: the sealed package's raw bytes follow on the stream.
+    PackageOffer = 0x0a,
     /// An [`ErrorReport`]: why the peer refused the last message on this stream.
     Error = 0x7f,
 }
 
 impl MessageKind {
     /// Every kind.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 11] = [
         Self::Request,
         Self::Acknowledgement,
         Self::Decision,
@@ -107,6 +120,8 @@ impl MessageKind {
         Self::Withdrawal,
         Self::Receipt,
         Self::Validation,
+        Self::Fetch,
+        Self::PackageOffer,
         Self::Error,
     ];
 
@@ -126,6 +141,8 @@ impl MessageKind {
             Self::Withdrawal => ENVELOPE + Withdrawal::MAX_SIZE,
             Self::Receipt => ENVELOPE + Receipt::MAX_SIZE,
             Self::Validation => ENVELOPE + JudicialValidation::MAX_SIZE,
+            Self::Fetch => Fetch::MAX_SIZE,
+            Self::PackageOffer => PackageOffer::MAX_SIZE,
             Self::Error => ErrorReport::MAX_SIZE,
         }
     }
@@ -309,6 +326,8 @@ impl ErrorReport {
     pub const UNKNOWN_PARTY: u16 = 9;
     /// The node could not record the request; send it again later.
     pub const UNAVAILABLE: u16 = 10;
+    /// No request with that id from the asking party is known here.
+    pub const NOT_FOUND: u16 = 11;
 
     /// Builds the report a peer sends back for a frame it could not accept.
     pub fn for_frame_error(e: &FrameError) -> Self {
@@ -324,7 +343,7 @@ impl ErrorReport {
                 source: DocumentError::BadSignature { .. } | DocumentError::WrongSigner { .. },
                 ..
             } => Self::BAD_SIGNATURE,
-            FrameError::Document { .. } => Self::MALFORMED_DOCUMENT,
+            FrameError::Document { .. } | FrameError::Body { .. } => Self::MALFORMED_DOCUMENT,
         };
         Self::new(code, &e.to_string())
     }
@@ -349,6 +368,10 @@ pub enum Message {
     Receipt(Signed<Receipt>),
     /// A signed judicial validation.
     Validation(Signed<JudicialValidation>),
+    /// A fetch.
+    Fetch(Fetch),
+    /// A package offer (the package's bytes follow the frame).
+    PackageOffer(PackageOffer),
     /// An error report.
     Error(ErrorReport),
 }
@@ -371,6 +394,20 @@ impl Message {
             MessageKind::Withdrawal => Self::Withdrawal(signed(frame)?),
             MessageKind::Receipt => Self::Receipt(signed(frame)?),
             MessageKind::Validation => Self::Validation(signed(frame)?),
+            MessageKind::Fetch => Self::Fetch(Fetch::decode(&frame.body).map_err(|source| {
+                FrameError::Body {
+                    kind: frame.kind,
+                    source,
+                }
+            })?),
+            MessageKind::PackageOffer => {
+                Self::PackageOffer(PackageOffer::decode(&frame.body).map_err(|source| {
+                    FrameError::Body {
+                        kind: frame.kind,
+                        source,
+                    }
+                })?)
+            }
             MessageKind::Error => Self::Error(
                 canonical::decode("error report", &frame.body).map_err(FrameError::ErrorReport)?,
             ),
@@ -390,6 +427,8 @@ impl Message {
             Self::Withdrawal(s) => (MessageKind::Withdrawal, s.encode()),
             Self::Receipt(s) => (MessageKind::Receipt, s.encode()),
             Self::Validation(s) => (MessageKind::Validation, s.encode()),
+            Self::Fetch(f) => (MessageKind::Fetch, f.encode()),
+            Self::PackageOffer(o) => (MessageKind::PackageOffer, o.encode()),
             Self::Error(r) => (MessageKind::Error, canonical::encode(r)),
         };
         Frame { kind, body }

@@ -86,6 +86,7 @@
 pub mod audit;
 pub mod canonical;
 pub mod crypto;
+pub mod delivery;
 pub mod document;
 pub mod frame;
 pub mod ids;

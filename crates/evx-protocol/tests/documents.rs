@@ -179,6 +179,17 @@ fn every_message() -> Vec<Message> {
             )
             .unwrap(),
         ),
+        Message::Fetch(evx_protocol::delivery::Fetch {
+            v: 1,
+            request_id: rid(1),
+            packages: true,
+        }),
+        Message::PackageOffer(evx_protocol::delivery::PackageOffer {
+            v: 1,
+            request_id: rid(1),
+            package_id: PackageId([7; 32]),
+            length: 1 << 30,
+        }),
     ]
 }
 
@@ -398,7 +409,7 @@ proptest! {
                     Message::Withdrawal(s) => s.verify(&vk).is_ok(),
                     Message::Receipt(s) => s.verify(&vk).is_ok(),
                     Message::Validation(s) => s.verify(&vk).is_ok(),
-                    Message::Error(_) => false,
+                    Message::Fetch(_) | Message::PackageOffer(_) | Message::Error(_) => false,
                 };
                 prop_assert!(!verified, "a mutated frame verified: byte {} ^ {:#x}", i, mask);
             }
