@@ -13,6 +13,13 @@ pub(crate) struct Args {
     /// The node's configuration file (written by `evx pki init`).
     #[arg(long, value_name = "FILE")]
     config: PathBuf,
+    /// Listen on this address instead of the configuration's (port 0: any free port; the
+    /// address taken is printed).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<std::net::SocketAddr>,
+    /// Also stop when standard input closes (for a supervising process, such as `evx demo`).
+    #[arg(long, hide = true)]
+    until_stdin_closes: bool,
 }
 
 pub(crate) fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
@@ -26,21 +33,41 @@ pub(crate) fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let desk = Arc::new(Desk::open(&config)?);
     let registry = Arc::new(RegistryFile::load(&config.registry)?);
     let runtime = tokio::runtime::Runtime::new()?;
+    let listen = args.listen.unwrap_or(config.listen);
+    let until_stdin_closes = args.until_stdin_closes;
     runtime.block_on(async move {
-        let endpoint =
-            quinn::Endpoint::server(server_config(&files, Limits::default())?, config.listen)
-                .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        let endpoint = quinn::Endpoint::server(server_config(&files, Limits::default())?, listen)
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         println!(
-            "{} serving on {} (audit log {}); Ctrl-C stops after the requests in flight",
+            "{} listening on {} (audit log {}); Ctrl-C stops after the exchanges in flight",
             config.party,
             endpoint.local_addr()?,
             desk.audit().dir().display()
         );
-        let server = tokio::spawn(evx_requested::serve::run(endpoint.clone(), desk, registry));
-        tokio::signal::ctrl_c().await?;
-        println!("stopping: no new connections; finishing the requests in flight");
-        endpoint.close(0u32.into(), b"node shutting down");
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let server = tokio::spawn(evx_requested::serve::run(
+            endpoint.clone(),
+            desk,
+            registry,
+            stopping,
+        ));
+        let stdin_closed = async {
+            if until_stdin_closes {
+                let mut sink = Vec::new();
+                let _ =
+                    tokio::io::AsyncReadExt::read_to_end(&mut tokio::io::stdin(), &mut sink).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            () = stdin_closed => {}
+        }
+        println!("stopping: no new connections; finishing the exchanges in flight");
+        let _ = stop.send(true);
         server.await?;
+        endpoint.close(0u32.into(), b"node shutting down");
         endpoint.wait_idle().await;
         Ok::<(), Box<dyn std::error::Error>>(())
     })

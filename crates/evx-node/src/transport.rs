@@ -93,6 +93,13 @@ impl TlsFiles {
         let crls = CertificateRevocationListDer::pem_slice_iter(&read(crl)?)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| bad(crl, "CRL"))?;
+        // No CRL would mean no revocation check at all: fail closed.
+        if crls.is_empty() {
+            return Err(ConfigError::Read {
+                file: crl.display().to_string(),
+                reason: "holds no CRL; revocation cannot be checked without one (`evx pki revoke` or `evx pki init` writes it)".into(),
+            });
+        }
         Ok(Self {
             chain,
             key: key_der,
@@ -114,6 +121,9 @@ fn transport(limits: Limits) -> Result<Arc<quinn::TransportConfig>, ConfigError>
     let mut t = quinn::TransportConfig::default();
     t.max_concurrent_bidi_streams(limits.max_streams.into());
     t.max_concurrent_uni_streams(0u32.into());
+    // Keep-alives well inside the idle timeout: a connection waiting on a long decision or
+    // on the sealing of a large package is not taken for a dead one.
+    t.keep_alive_interval(Some(limits.idle_timeout / 3));
     t.max_idle_timeout(Some(
         limits
             .idle_timeout

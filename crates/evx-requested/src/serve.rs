@@ -1,23 +1,38 @@
-//! The requested party's QUIC server: each request on its own bidirectional stream.
+//! The requested party's QUIC server: each exchange on its own bidirectional stream.
 //!
-//! On a stream the requesting party sends one `Request` frame, any `Validation` frames for it,
-//! and finishes; the node answers with the `Acknowledgement` and the `Decision`, or with one
-//! `Error` report, and finishes. A malformed stream gets its error report and the connection
+//! A request stream carries one `Request` frame and any `Validation` frames for it; the node
+//! answers with the `Acknowledgement` and the `Decision`, or with one `Error` report. A fetch
+//! stream carries a `Fetch`; the node answers with the `Decision`, then the sealed package
+//! (a `PackageOffer` and its raw bytes) and waits for the signed `Receipt` (see
+//! `docs/protocol.md` §3.0). A malformed stream gets its error report and the connection
 //! carries on; a connection whose certificate key is not in the registry is closed.
+//!
+//! Stopping (the `stop` signal) refuses new connections and new streams, lets the streams in
+//! flight finish — their answers are what the requesting party needs to avoid a "replay" on
+//! its retry — and only then closes the connections.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use evx_node::pki::RegistryFile;
 use evx_node::transport::peer_spki_sha256;
 use evx_node::wire::{RateLimit, WireError, read_message, refuse, write_message};
+use evx_protocol::delivery::{Fetch, PackageOffer};
 use evx_protocol::frame::{ErrorReport, Message};
 use evx_protocol::ids::{PartyId, UnixTime};
-use tokio::sync::Mutex;
+use tokio::io::AsyncReadExt as _;
+use tokio::sync::{Mutex, watch};
+use tokio::task::JoinSet;
 
 use crate::server::Desk;
 
 /// The most validation frames accepted with one request.
 const MAX_VALIDATIONS: usize = 8;
+/// How long a peer has to send a request or fetch in full: a peer trickling bytes does not
+/// hold a stream's buffers for ever.
+const READ_DEADLINE: Duration = Duration::from_secs(30);
+/// How long the requesting party has to verify a package and send its receipt.
+const RECEIPT_DEADLINE: Duration = Duration::from_secs(600);
 
 fn now() -> UnixTime {
     UnixTime(
@@ -28,32 +43,78 @@ fn now() -> UnixTime {
     )
 }
 
-/// Accepts connections until the endpoint is closed, then waits for the streams in flight.
-pub async fn run(endpoint: quinn::Endpoint, desk: Arc<Desk>, registry: Arc<RegistryFile>) {
+/// Waits until `stop` says so (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Accepts connections until `stop` turns true or the endpoint is closed, then refuses new
+/// ones and waits for the streams in flight.
+pub async fn run(
+    endpoint: quinn::Endpoint,
+    desk: Arc<Desk>,
+    registry: Arc<RegistryFile>,
+    mut stop: watch::Receiver<bool>,
+) {
     let limit = Arc::new(Mutex::new(RateLimit::new(20.0, 100)));
-    let mut tasks = tokio::task::JoinSet::new();
-    while let Some(incoming) = endpoint.accept().await {
-        let (desk, registry, limit) = (desk.clone(), registry.clone(), limit.clone());
-        tasks.spawn(async move {
-            let Ok(conn) = incoming.await else { return };
-            let party = peer_spki_sha256(&conn)
-                .and_then(|h| registry.party_by_tls(&h).map(|p| p.id.clone()));
-            let Some(party) = party else {
-                conn.close(
-                    u32::from(ErrorReport::UNKNOWN_PARTY).into(),
-                    b"certificate key not in the registry",
-                );
-                return;
-            };
-            let mut streams = tokio::task::JoinSet::new();
-            while let Ok((send, recv)) = conn.accept_bi().await {
-                let (desk, party, limit) = (desk.clone(), party.clone(), limit.clone());
-                streams.spawn(async move { stream(desk, party, limit, send, recv).await });
+    let mut tasks = JoinSet::new();
+    loop {
+        tokio::select! {
+            incoming = endpoint.accept() => {
+                let Some(incoming) = incoming else { break };
+                let (desk, registry, limit) = (desk.clone(), registry.clone(), limit.clone());
+                let stop = stop.clone();
+                tasks.spawn(connection(incoming, desk, registry, limit, stop));
             }
-            while streams.join_next().await.is_some() {}
-        });
+            // Finished connections are reaped as they end, not kept until shutdown.
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            () = stopped(&mut stop) => break,
+        }
     }
+    endpoint.set_server_config(None);
     while tasks.join_next().await.is_some() {}
+}
+
+async fn connection(
+    incoming: quinn::Incoming,
+    desk: Arc<Desk>,
+    registry: Arc<RegistryFile>,
+    limit: Arc<Mutex<RateLimit>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let Ok(conn) = incoming.await else { return };
+    let party =
+        peer_spki_sha256(&conn).and_then(|h| registry.party_by_tls(&h).map(|p| p.id.clone()));
+    let Some(party) = party else {
+        conn.close(
+            u32::from(ErrorReport::UNKNOWN_PARTY).into(),
+            b"certificate key not in the registry",
+        );
+        return;
+    };
+    let mut streams = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = conn.accept_bi() => {
+                let Ok((send, recv)) = accepted else { break };
+                let (desk, party, limit) = (desk.clone(), party.clone(), limit.clone());
+                streams.spawn(stream(desk, party, limit, send, recv));
+            }
+            Some(_) = streams.join_next(), if !streams.is_empty() => {}
+            () = stopped(&mut stop) => break,
+        }
+    }
+    while streams.join_next().await.is_some() {}
+    conn.close(0u32.into(), b"node shutting down");
+}
+
+fn report(code: u16, msg: &str) -> Message {
+    Message::Error(ErrorReport::new(code, msg))
+}
+
+async fn answer(send: &mut quinn::SendStream, message: Message) {
+    let _ = write_message(send, &message).await;
+    let _ = send.finish();
 }
 
 async fn stream(
@@ -63,77 +124,230 @@ async fn stream(
     mut send: quinn::SendStream,
     mut recv: quinn::RecvStream,
 ) {
-    let answer = |code: u16, msg: &str| Message::Error(ErrorReport::new(code, msg));
-    let mut request = None;
-    let mut validations = Vec::new();
-    loop {
-        match read_message(&mut recv).await {
-            Ok(None) => break,
-            Ok(Some(Message::Request(r))) if request.is_none() => request = Some(r),
-            Ok(Some(Message::Validation(v)))
-                if request.is_some() && validations.len() < MAX_VALIDATIONS =>
-            {
-                validations.push(v)
-            }
-            Ok(Some(_)) => {
-                let _ = write_message(
-                    &mut send,
-                    &answer(
-                        ErrorReport::UNEXPECTED_MESSAGE,
-                        "a stream carries one request, then at most 8 validations",
-                    ),
-                )
-                .await;
-                let _ = send.finish();
-                return;
-            }
-            Err(WireError::Frame(e)) => {
-                let _ = refuse(&mut send, &e).await;
-                return;
-            }
-            Err(WireError::Stream(_)) => return,
+    let first = match tokio::time::timeout(READ_DEADLINE, read_message(&mut recv)).await {
+        Err(_) => {
+            return answer(
+                &mut send,
+                report(
+                    ErrorReport::MALFORMED_FRAME,
+                    "nothing complete arrived in time",
+                ),
+            )
+            .await;
         }
-    }
-    let Some(request) = request else {
-        let _ = write_message(
-            &mut send,
-            &answer(ErrorReport::UNEXPECTED_MESSAGE, "no request on the stream"),
-        )
-        .await;
-        let _ = send.finish();
-        return;
+        Ok(Err(WireError::Frame(e))) => {
+            let _ = refuse(&mut send, &e).await;
+            return;
+        }
+        Ok(Err(WireError::Stream(_))) => return,
+        Ok(Ok(m)) => m,
     };
     if !limit.lock().await.allow(&party, std::time::Instant::now()) {
-        let _ = write_message(
+        return answer(
             &mut send,
-            &answer(
+            report(
                 ErrorReport::UNAVAILABLE,
                 "too many requests; send it again later",
             ),
         )
         .await;
-        let _ = send.finish();
-        return;
     }
-    // The desk's work is blocking (signatures, SQLite fsync): off the async threads.
-    let outcome =
-        tokio::task::spawn_blocking(move || desk.receive(&party, &request, &validations, now()))
+    match first {
+        Some(Message::Request(request)) => {
+            let validations =
+                match tokio::time::timeout(READ_DEADLINE, validations(&mut recv)).await {
+                    Ok(Ok(v)) => v,
+                    Ok(Err(m)) => return answer(&mut send, m).await,
+                    Err(_) => {
+                        return answer(
+                            &mut send,
+                            report(
+                                ErrorReport::MALFORMED_FRAME,
+                                "the request's stream did not end in time",
+                            ),
+                        )
+                        .await;
+                    }
+                };
+            // The desk's work is blocking (signatures, SQLite fsync): off the async threads.
+            let outcome = tokio::task::spawn_blocking(move || {
+                desk.receive(&party, &request, &validations, now())
+            })
             .await;
-    match outcome {
-        Ok(Ok((ack, decision))) => {
-            let _ = write_message(&mut send, &Message::Acknowledgement(ack)).await;
-            let _ = write_message(&mut send, &Message::Decision(decision)).await;
+            match outcome {
+                Ok(Ok((ack, decision))) => {
+                    let _ = write_message(&mut send, &Message::Acknowledgement(ack)).await;
+                    answer(&mut send, Message::Decision(decision)).await;
+                }
+                Ok(Err(refusal)) => answer(&mut send, Message::Error(refusal.report())).await,
+                Err(_) => {
+                    answer(
+                        &mut send,
+                        report(ErrorReport::UNAVAILABLE, "internal failure"),
+                    )
+                    .await
+                }
+            }
         }
-        Ok(Err(refusal)) => {
-            let _ = write_message(&mut send, &Message::Error(refusal.report())).await;
-        }
-        Err(_) => {
-            let _ = write_message(
+        Some(Message::Fetch(fetch)) => deliver(desk, party, fetch, send, recv).await,
+        Some(_) => {
+            answer(
                 &mut send,
-                &answer(ErrorReport::UNAVAILABLE, "internal failure"),
+                report(
+                    ErrorReport::UNEXPECTED_MESSAGE,
+                    "a stream begins with a request or a fetch",
+                ),
+            )
+            .await
+        }
+        None => {
+            answer(
+                &mut send,
+                report(ErrorReport::UNEXPECTED_MESSAGE, "the stream was empty"),
+            )
+            .await
+        }
+    }
+}
+
+/// The validations that follow a request, up to the end of the stream.
+async fn validations(
+    recv: &mut quinn::RecvStream,
+) -> Result<Vec<evx_protocol::document::Signed<evx_protocol::document::JudicialValidation>>, Message>
+{
+    let mut out = Vec::new();
+    loop {
+        match read_message(recv).await {
+            Ok(None) => return Ok(out),
+            Ok(Some(Message::Validation(v))) if out.len() < MAX_VALIDATIONS => out.push(v),
+            Ok(Some(_)) => {
+                return Err(report(
+                    ErrorReport::UNEXPECTED_MESSAGE,
+                    "a request stream carries one request, then at most 8 validations",
+                ));
+            }
+            Err(WireError::Frame(e)) => {
+                return Err(Message::Error(ErrorReport::for_frame_error(&e)));
+            }
+            Err(WireError::Stream(e)) => {
+                return Err(report(ErrorReport::MALFORMED_FRAME, &e));
+            }
+        }
+    }
+}
+
+/// Answers a fetch: the decision, then the package and its receipt.
+async fn deliver(
+    desk: Arc<Desk>,
+    party: PartyId,
+    fetch: Fetch,
+    mut send: quinn::SendStream,
+    mut recv: quinn::RecvStream,
+) {
+    let request = fetch.request_id;
+    let lookup = {
+        let (desk, party) = (desk.clone(), party.clone());
+        tokio::task::spawn_blocking(move || desk.delivery(&party, &request)).await
+    };
+    let delivery = match lookup {
+        Ok(Ok(d)) => d,
+        Ok(Err(refusal)) => return answer(&mut send, Message::Error(refusal.report())).await,
+        Err(_) => {
+            return answer(
+                &mut send,
+                report(ErrorReport::UNAVAILABLE, "internal failure"),
             )
             .await;
         }
+    };
+    if write_message(&mut send, &Message::Decision(delivery.decision))
+        .await
+        .is_err()
+    {
+        return;
     }
-    let _ = send.finish();
+    let Some((path, package_id, length)) = delivery.package.filter(|_| fetch.packages) else {
+        let _ = send.finish();
+        return;
+    };
+    let offer = PackageOffer {
+        v: 1,
+        request_id: request,
+        package_id,
+        length,
+    };
+    if write_message(&mut send, &Message::PackageOffer(offer))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    // The package streams from its file: memory stays flat whatever its size.
+    let Ok(mut file) = tokio::fs::File::open(&path).await else {
+        let _ = send.reset(u32::from(ErrorReport::UNAVAILABLE).into());
+        return;
+    };
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut sent = 0u64;
+    while sent < length {
+        let n = match file.read(&mut buf).await {
+            Ok(0) | Err(_) => {
+                let _ = send.reset(u32::from(ErrorReport::UNAVAILABLE).into());
+                return;
+            }
+            Ok(n) => n.min(usize::try_from(length - sent).unwrap_or(usize::MAX)),
+        };
+        if send.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+        sent += n as u64;
+    }
+    {
+        let desk = desk.clone();
+        let _ =
+            tokio::task::spawn_blocking(move || desk.delivered(request, package_id, now())).await;
+    }
+    let receipt = match tokio::time::timeout(RECEIPT_DEADLINE, read_message(&mut recv)).await {
+        Ok(Ok(Some(Message::Receipt(r)))) => r,
+        Ok(Ok(Some(Message::Error(_)))) | Ok(Err(WireError::Stream(_))) | Ok(Ok(None)) => {
+            // The requesting party refused the package or went away: nothing to acknowledge.
+            let _ = send.finish();
+            return;
+        }
+        Ok(Ok(Some(_))) => {
+            return answer(
+                &mut send,
+                report(ErrorReport::UNEXPECTED_MESSAGE, "expected a receipt"),
+            )
+            .await;
+        }
+        Ok(Err(WireError::Frame(e))) => {
+            let _ = refuse(&mut send, &e).await;
+            return;
+        }
+        Err(_) => {
+            return answer(
+                &mut send,
+                report(ErrorReport::MALFORMED_FRAME, "no receipt arrived in time"),
+            )
+            .await;
+        }
+    };
+    let recorded = tokio::task::spawn_blocking(move || {
+        desk.receipt(&party, package_id, request, &receipt, now())
+    })
+    .await;
+    match recorded {
+        Ok(Ok(())) => {
+            let _ = send.finish();
+        }
+        Ok(Err(refusal)) => answer(&mut send, Message::Error(refusal.report())).await,
+        Err(_) => {
+            answer(
+                &mut send,
+                report(ErrorReport::UNAVAILABLE, "internal failure"),
+            )
+            .await
+        }
+    }
 }

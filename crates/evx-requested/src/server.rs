@@ -16,10 +16,11 @@ use evx_node::pki::{NodeConfig, RegistryFile};
 use evx_protocol::audit::{Actor, Commitment, Event, EventKind, OutcomeKind, Salt};
 use evx_protocol::crypto::{KeyFile, SigningKey};
 use evx_protocol::document::{
-    Acknowledgement, Decision, EvidenceRequest, JudicialValidation, LogEntryRef, Outcome, Signed,
+    Acknowledgement, Decision, EvidenceRequest, JudicialValidation, LogEntryRef, Outcome, Receipt,
+    Signed,
 };
 use evx_protocol::frame::ErrorReport;
-use evx_protocol::ids::{PartyId, UnixTime};
+use evx_protocol::ids::{PackageId, PartyId, RequestId, UnixTime};
 use evx_protocol::note::NoteSigner;
 use evx_protocol::note::checkpoint::Checkpoint;
 use evx_protocol::policy::{self, Agreement, Channel, Intake};
@@ -44,6 +45,12 @@ pub enum Refusal {
     /// The node could not record it.
     #[error("the request could not be recorded: {0}")]
     Unavailable(String),
+    /// No such request from this party.
+    #[error("{0}")]
+    NotFound(String),
+    /// A receipt that does not match what was delivered.
+    #[error("{0}")]
+    BadReceipt(String),
 }
 
 impl Refusal {
@@ -54,6 +61,8 @@ impl Refusal {
             Self::BadSignature(_) => ErrorReport::BAD_SIGNATURE,
             Self::Replay(_) => ErrorReport::REPLAY,
             Self::Unavailable(_) => ErrorReport::UNAVAILABLE,
+            Self::NotFound(_) => ErrorReport::NOT_FOUND,
+            Self::BadReceipt(_) => ErrorReport::UNEXPECTED_MESSAGE,
         };
         ErrorReport::new(code, &self.to_string())
     }
@@ -120,7 +129,8 @@ impl Desk {
                  request     BLOB NOT NULL,
                  decision    BLOB,
                  package     TEXT,
-                 package_error TEXT
+                 package_error TEXT,
+                 receipt     BLOB
              );",
         )
         .map_err(|e| ServeError::Other(format!("request store: {e}")))?;
@@ -348,19 +358,22 @@ impl Desk {
     ) -> Result<std::path::PathBuf, String> {
         use std::io::Read as _;
         let dataset = self.dataset.as_ref().ok_or("no dataset configured")?;
-        let work = self
-            .data_dir
-            .join("collected")
-            .join(request.request_id.to_string());
-        let items =
-            crate::dataset::collect(dataset, request, &work, now).map_err(|e| e.to_string())?;
         let recipient = self
             .registry
             .hpke(&request.requesting_party)
             .ok_or("the requesting party has no HPKE key in the registry")?;
+        let work = self
+            .data_dir
+            .join("collected")
+            .join(request.request_id.to_string());
         let dir = self.data_dir.join("packages");
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let partial = dir.join(format!("{}.evx1.partial", request.request_id));
+        // The collected plaintext and a half-written package never outlive this call, whatever
+        // fails: they are case data.
+        let _cleanup = Cleanup(vec![work.clone(), partial.clone()]);
+        let items =
+            crate::dataset::collect(dataset, request, &work, now).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let out = std::io::BufWriter::new(
             std::fs::File::create(&partial).map_err(|e| format!("{}: {e}", partial.display()))?,
         );
@@ -405,7 +418,6 @@ impl Desk {
         file.sync_all().map_err(|e| e.to_string())?;
         let path = dir.join(format!("{}.evx1", sealed.package_id));
         std::fs::rename(&partial, &path).map_err(|e| e.to_string())?;
-        let _ = std::fs::remove_dir_all(&work);
         self.audit
             .append(
                 &Event {
@@ -462,5 +474,159 @@ impl Desk {
             .flatten()
             .map(|b| Signed::decode_owned(b).map_err(unavailable))
             .transpose()
+    }
+}
+
+/// Removes files and directories when dropped.
+struct Cleanup(Vec<std::path::PathBuf>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            if p.is_dir() {
+                let _ = std::fs::remove_dir_all(p);
+            } else {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+}
+
+/// A request's row as a fetch reads it: party, decision, package path, package error.
+type DeliveryRow = (String, Option<Vec<u8>>, Option<String>, Option<String>);
+
+/// What a fetch finds for a request.
+#[derive(Debug)]
+pub struct Delivery {
+    /// The decision as it stands.
+    pub decision: Signed<Decision>,
+    /// The sealed package, if one is ready: its file, id and length.
+    pub package: Option<(std::path::PathBuf, PackageId, u64)>,
+    /// Why there is no package although the request was accepted, if sealing failed.
+    pub package_error: Option<String>,
+}
+
+impl Desk {
+    /// The decision and package of a request `from` made. Another party's request is "not
+    /// found", exactly like an unknown one: a party learns nothing about others' requests.
+    pub fn delivery(&self, from: &PartyId, request: &RequestId) -> Result<Delivery, Refusal> {
+        let not_found =
+            || Refusal::NotFound(format!("no request {request} from {from} is known here"));
+        let row: Option<DeliveryRow> = {
+            let db = self.db.lock().map_err(unavailable)?;
+            db.query_row(
+                "SELECT party, decision, package, package_error FROM requests WHERE request_id = ?1",
+                params![request.0.as_slice()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
+            .map_err(unavailable)?
+        };
+        let Some((party, decision, package, package_error)) = row else {
+            return Err(not_found());
+        };
+        if party != from.as_str() {
+            return Err(not_found());
+        }
+        let decision = decision.ok_or_else(|| {
+            Refusal::Unavailable(format!("request {request} has no decision recorded yet"))
+        })?;
+        let decision = Signed::decode_owned(decision).map_err(unavailable)?;
+        let package = match package {
+            None => None,
+            Some(p) => {
+                let path = std::path::PathBuf::from(p);
+                let file = std::fs::File::open(&path).map_err(|e| {
+                    Refusal::Unavailable(format!("the sealed package is missing: {e}"))
+                })?;
+                let length = file.metadata().map_err(unavailable)?.len();
+                let reader =
+                    evx_protocol::package::PackageReader::new(std::io::BufReader::new(file))
+                        .map_err(unavailable)?;
+                Some((path, reader.package_id(), length))
+            }
+        };
+        Ok(Delivery {
+            decision,
+            package,
+            package_error,
+        })
+    }
+
+    /// Records that a package's bytes were sent in full to the requesting party.
+    pub fn delivered(
+        &self,
+        request: RequestId,
+        package_id: PackageId,
+        now: UnixTime,
+    ) -> Result<(), Refusal> {
+        self.audit
+            .append(
+                &Event {
+                    v: 1,
+                    at: now,
+                    actor: self.actor("delivery"),
+                    kind: EventKind::PackageDelivered { package_id },
+                    request: Some(request),
+                    case: None,
+                    purpose: None,
+                    subjects: Vec::new(),
+                },
+                vec![],
+            )
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Verifies and records the requesting party's receipt for a delivered package.
+    pub fn receipt(
+        &self,
+        from: &PartyId,
+        delivered: PackageId,
+        request: RequestId,
+        signed: &Signed<Receipt>,
+        now: UnixTime,
+    ) -> Result<(), Refusal> {
+        let entry = self
+            .registry
+            .party(from)
+            .ok_or_else(|| Refusal::UnknownParty(format!("{from} is not in the registry")))?;
+        let key = evx_node::pki::registry_documents_key(entry)
+            .ok_or_else(|| Refusal::UnknownParty(format!("{from} has no usable document key")))?;
+        let receipt = signed
+            .verify(&key)
+            .map_err(|_| Refusal::BadSignature(from.clone()))?;
+        if receipt.request_id != request || receipt.package_id != delivered {
+            return Err(Refusal::BadReceipt(format!(
+                "the receipt names request {} and package {}, but package {delivered} of request {request} was delivered",
+                receipt.request_id, receipt.package_id
+            )));
+        }
+        {
+            let db = self.db.lock().map_err(unavailable)?;
+            db.execute(
+                "UPDATE requests SET receipt = ?2 WHERE request_id = ?1",
+                params![request.0.as_slice(), signed.encode()],
+            )
+            .map_err(unavailable)?;
+        }
+        self.audit
+            .append(
+                &Event {
+                    v: 1,
+                    at: now,
+                    actor: self.actor("delivery"),
+                    kind: EventKind::ReceiptReceived {
+                        receipt_digest: signed.digest(),
+                    },
+                    request: Some(request),
+                    case: None,
+                    purpose: None,
+                    subjects: Vec::new(),
+                },
+                vec![],
+            )
+            .map_err(unavailable)?;
+        Ok(())
     }
 }

@@ -76,10 +76,12 @@ async fn requests_over_quic() {
     )
     .unwrap();
     let addr = endpoint.local_addr().unwrap();
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(evx_requested::serve::run(
         endpoint.clone(),
         desk.clone(),
         registry,
+        stopping,
     ));
 
     let police = KeyFile::parse(&std::fs::read_to_string(&de.keys.documents).unwrap())
@@ -143,6 +145,6 @@ async fn requests_over_quic() {
 
     assert_eq!(desk.audit().verify().unwrap().entries, 2);
     conn.close(0u32.into(), b"done");
-    endpoint.close(0u32.into(), b"bye");
+    stop.send(true).unwrap();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), server).await;
 }
