@@ -10,6 +10,7 @@ mod audit;
 mod dataset;
 mod demo;
 mod pki;
+mod request;
 mod serve;
 
 /// evx — a secure channel for cross-border requests for electronic evidence.
@@ -37,8 +38,15 @@ enum Command {
     Pki(pki::Args),
     /// Generate a synthetic provider dataset to collect evidence from.
     Dataset(dataset::Args),
-    /// Run the requested party's node: take in requests over QUIC, acknowledge and decide them.
+    /// Run the requested party's node: take in requests over QUIC, acknowledge, decide and
+    /// deliver them.
     Serve(serve::Args),
+    /// The requesting party: write, check, send and follow requests.
+    Request(request::Args),
+    /// Download a request's evidence package, verify it, store it sealed and send a receipt.
+    Fetch(request::FetchArgs),
+    /// Open a received package for a declared purpose (refused and logged if not allowed).
+    Open(request::OpenArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +58,9 @@ fn main() -> ExitCode {
         Command::Pki(args) => pki::run(&args),
         Command::Dataset(args) => dataset::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Request(args) => request::run(&args),
+        Command::Fetch(args) => request::fetch(&args),
+        Command::Open(args) => request::open(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -33,6 +33,10 @@ enum Command {
         /// Its name.
         #[arg(long, default_value = "Provider Ireland LERT (development)")]
         requested_name: String,
+        /// The provider dataset the requested node collects evidence from (`evx dataset
+        /// generate` writes one).
+        #[arg(long, value_name = "DIR")]
+        dataset: Option<PathBuf>,
     },
     /// Add a node to the deployment in DIR and to its registry.
     Issue {
@@ -75,6 +79,7 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
             requesting_name,
             requested,
             requested_name,
+            dataset,
         } => {
             let d = pki::init(
                 dir,
@@ -82,6 +87,9 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
                 (requested, requested_name),
                 now(),
             )?;
+            if let Some(ds) = dataset {
+                pki::set_dataset(&d.requested_config, ds)?;
+            }
             println!("deployment created in {}", d.dir.display());
             println!("  requesting node: {}", d.requesting_config.display());
             println!("  requested node:  {}", d.requested_config.display());

@@ -116,3 +116,43 @@ impl NodeConfig {
         Ok(c)
     }
 }
+
+/// Points a node's configuration at a provider dataset (`dataset = "…"`, written before the
+/// `[keys]` table). The path is written absolute, so it holds wherever the node is started.
+pub fn set_dataset(config: &Path, dataset: &Path) -> Result<(), ConfigError> {
+    let file = config.display().to_string();
+    let read_error = |e: std::io::Error| ConfigError::Read {
+        file: file.clone(),
+        reason: e.to_string(),
+    };
+    let text = std::fs::read_to_string(config).map_err(read_error)?;
+    let parsed: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+        file: file.clone(),
+        message: e.to_string().trim_end().to_owned(),
+    })?;
+    if parsed.contains_key("dataset") {
+        return Err(ConfigError::invalid(
+            &file,
+            "dataset",
+            "no dataset set yet (edit the file to change it)",
+        ));
+    }
+    let dataset = std::path::absolute(dataset).map_err(read_error)?;
+    let value = dataset.display().to_string();
+    if value.contains(['"', '\\']) || value.chars().any(char::is_control) {
+        return Err(ConfigError::invalid(
+            &file,
+            "dataset",
+            "a path without quotes, backslashes or control characters",
+        ));
+    }
+    let Some(at) = text.find("\n[keys]") else {
+        return Err(ConfigError::invalid(&file, "keys", "a [keys] table"));
+    };
+    let mut out = text.clone();
+    out.insert_str(
+        at + 1,
+        &format!("# The provider dataset evidence is collected from.\ndataset = \"{value}\"\n\n"),
+    );
+    std::fs::write(config, out).map_err(read_error)
+}

@@ -37,7 +37,7 @@ use rcgen::{
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
-pub use config::{KeyPaths, NodeConfig};
+pub use config::{KeyPaths, NodeConfig, set_dataset};
 pub use registry::{
     AuthorityEntry, PartyEntry, RegistryFile, ReviewerEntry, registry_documents_key,
 };
@@ -337,6 +337,7 @@ fn issue_node(
         hpke: STANDARD.encode(hpke.public_key().to_bytes()),
         log: log.verifier().to_vkey(),
         witness: witness.verifier().to_vkey(),
+        address: Some(std::net::SocketAddr::from(([127, 0, 0, 1], listen_port))),
     })
 }
 
@@ -345,7 +346,17 @@ fn registry_text(reg: &RegistryFile) -> String {
         "# evx peer registry: who each party is, by key. Shared by the deployment's nodes.\n\
          format = 1\n",
     );
-    let q = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"");
+    // A TOML basic string: quotes, backslashes and control characters escaped.
+    let q = |v: &str| {
+        v.chars()
+            .map(|c| match c {
+                '"' => "\\\"".to_owned(),
+                '\\' => "\\\\".to_owned(),
+                c if c.is_control() => format!("\\u{:04X}", u32::from(c)),
+                c => c.to_string(),
+            })
+            .collect::<String>()
+    };
     for p in &reg.parties {
         let _ = write!(
             s,
@@ -359,6 +370,9 @@ fn registry_text(reg: &RegistryFile) -> String {
             p.log,
             p.witness
         );
+        if let Some(a) = p.address {
+            let _ = writeln!(s, "address = \"{a}\"");
+        }
     }
     for a in &reg.authorities {
         let _ = write!(

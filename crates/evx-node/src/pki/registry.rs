@@ -34,6 +34,10 @@ pub struct PartyEntry {
     pub log: String,
     /// Its witness (cosignature) verifier key.
     pub witness: String,
+    /// Where its node accepts connections, if it serves requests: the address a requesting
+    /// node connects to.
+    #[serde(default)]
+    pub address: Option<std::net::SocketAddr>,
 }
 
 /// A judicial authority whose validations the engine accepts.
@@ -137,6 +141,17 @@ impl RegistryFile {
             }
             if reg.parties[..i].iter().any(|q| q.id == p.id) {
                 return Err(ConfigError::invalid(&file, &k("id"), "a party listed once"));
+            }
+            // One TLS key, one party: otherwise a connection could be taken for either.
+            if reg.parties[..i]
+                .iter()
+                .any(|q| q.tls_spki_sha256 == p.tls_spki_sha256)
+            {
+                return Err(ConfigError::invalid(
+                    &file,
+                    &k("tls_spki_sha256"),
+                    "a TLS key registered for one party only",
+                ));
             }
         }
         for (i, a) in reg.authorities.iter().enumerate() {

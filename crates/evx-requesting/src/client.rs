@@ -1,0 +1,1059 @@
+//! The requesting party's node: signs, audits and sends requests, follows their decisions,
+//! fetches and verifies evidence packages and answers each with a signed receipt.
+//!
+//! Everything the node does with a request is appended to its own audit log before or as it
+//! happens: `request_created` when signed, `request_sent` before the bytes leave,
+//! `acknowledgement_received` and `decision` when the requested party's signed answers verify,
+//! `package_received` once a package has been verified in full, and `receipt_sent` with the
+//! receipt that carries the inclusion proof of that entry. The requested party is identified by
+//! the registry twice over: its TLS key must be the one registered for the party the request is
+//! addressed to (the deployment CA alone would let any node pose as any other), and every
+//! document it returns must verify with its registered document key.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use evx_node::audit::{AuditLog, StoreError};
+use evx_node::pki::{ConfigError, NodeConfig, RegistryFile, registry_documents_key};
+use evx_node::transport::{ConnectError, Limits, TlsFiles, client_config, peer_spki_sha256};
+use evx_node::wire::{WireError, read_message, write_message};
+use evx_protocol::audit::{Actor, Commitment, Event, EventKind, OutcomeKind, Salt};
+use evx_protocol::crypto::{HpkeSecretKey, KeyFile, SigningKey, VerifyingKey};
+use evx_protocol::delivery::{Fetch, PackageOffer};
+use evx_protocol::document::{
+    Acknowledgement, Decision, EvidenceRequest, JudicialValidation, LogEntryRef, Outcome, Receipt,
+    Signed,
+};
+use evx_protocol::frame::{ErrorReport, Message};
+use evx_protocol::ids::{PackageId, PartyId, RequestId, UnixTime};
+use evx_protocol::note::NoteSigner;
+use evx_protocol::note::checkpoint::Checkpoint;
+use evx_protocol::package::{PackageReader, VerifyOnly};
+use evx_protocol::policy::{self, Agreement, Channel, Intake, Trace};
+use evx_protocol::purpose::DeclaredPurpose;
+use evx_protocol::rand_core::{Rng as _, UnwrapErr};
+use rusqlite::{OptionalExtension as _, params};
+use tokio::io::AsyncWriteExt as _;
+
+/// The largest package a fetch accepts: 1 TiB. Checked against the offer before a byte is
+/// written.
+pub const MAX_PACKAGE: u64 = 1 << 40;
+
+/// Why the requesting node could not do what was asked. Each says what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// A configuration, key or registry file.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The audit log.
+    #[error("audit log: {0}")]
+    Audit(#[from] StoreError),
+    /// The node's own request store or files.
+    #[error("{0}")]
+    Store(String),
+    /// The connection failed or was refused.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// The requested party refused, with its error report.
+    #[error("{party} refused (code {code}): {message}")]
+    Refused {
+        /// Who refused.
+        party: PartyId,
+        /// The report's code (see `docs/protocol.md` §3.1).
+        code: u16,
+        /// Its explanation, with control characters already replaced.
+        message: String,
+    },
+    /// The requested party answered something the protocol does not allow at that point, or a
+    /// document that does not verify with its registered key.
+    #[error("{0}")]
+    Protocol(String),
+    /// A delivered package failed verification and was discarded.
+    #[error("package from {party} rejected and discarded: {reason}")]
+    PackageRejected {
+        /// Who sent it.
+        party: PartyId,
+        /// Why.
+        reason: String,
+    },
+    /// No such request in this node's store.
+    #[error("no request {0} in this node's store; `evx request list` shows the known ones")]
+    UnknownRequest(RequestId),
+}
+
+fn store(e: impl std::fmt::Display) -> ClientError {
+    ClientError::Store(e.to_string())
+}
+
+fn read_text(path: &Path) -> Result<String, ClientError> {
+    std::fs::read_to_string(path).map_err(|e| {
+        ClientError::Config(ConfigError::Read {
+            file: path.display().to_string(),
+            reason: e.to_string(),
+        })
+    })
+}
+
+fn key_error(path: &Path, e: impl std::fmt::Display) -> ClientError {
+    ClientError::Config(ConfigError::Read {
+        file: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// A request signed and ready to send, with the validations that go with it.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// The signed request.
+    pub signed: Signed<EvidenceRequest>,
+    /// The request, as signed.
+    pub request: EvidenceRequest,
+    /// Judicial validations to send after it.
+    pub validations: Vec<Signed<JudicialValidation>>,
+}
+
+/// What sending a request gave back, verified.
+#[derive(Clone, Debug)]
+pub struct Sent {
+    /// The requested party's acknowledgement.
+    pub acknowledgement: Acknowledgement,
+    /// Its decision.
+    pub decision: Decision,
+    /// Where `request_sent` is in this node's log.
+    pub sent_index: u64,
+}
+
+/// A request as this node knows it.
+#[derive(Clone, Debug)]
+pub struct RequestRecord {
+    /// The request.
+    pub request: EvidenceRequest,
+    /// To whom it went.
+    pub to: PartyId,
+    /// When it was sent, if it was.
+    pub sent_at: Option<UnixTime>,
+    /// The acknowledgement, if received.
+    pub acknowledgement: Option<Acknowledgement>,
+    /// The latest decision, if received.
+    pub decision: Option<Decision>,
+    /// Packages received for it.
+    pub packages: Vec<PackageRecord>,
+}
+
+/// A package received and verified.
+#[derive(Clone, Debug)]
+pub struct PackageRecord {
+    /// Its id.
+    pub package_id: PackageId,
+    /// Where it is stored, still sealed.
+    pub path: PathBuf,
+    /// Its size on disk.
+    pub sealed_length: u64,
+    /// Its plaintext length, from the verified manifest.
+    pub length: u64,
+    /// How many evidence items it carries.
+    pub items: usize,
+    /// The plaintext Merkle root, from the verified manifest.
+    pub root: [u8; 32],
+    /// When it was received.
+    pub received_at: UnixTime,
+}
+
+/// Progress of a download: bytes received so far, of the total.
+pub type Progress<'a> = &'a mut (dyn FnMut(u64, u64) + Send);
+
+/// The requesting party's node.
+pub struct Requester {
+    party: PartyId,
+    data_dir: PathBuf,
+    documents: SigningKey,
+    hpke: std::sync::Arc<HpkeSecretKey>,
+    registry: RegistryFile,
+    agreement: Agreement,
+    audit: AuditLog,
+    tls: TlsFiles,
+    db: Mutex<rusqlite::Connection>,
+}
+
+impl Requester {
+    /// Opens the node a configuration describes: keys, registry, agreement, audit log and
+    /// request store.
+    pub fn open(config: &NodeConfig) -> Result<Self, ClientError> {
+        let documents = KeyFile::parse(&read_text(&config.keys.documents)?)
+            .and_then(|k| k.signing_key())
+            .map_err(|e| key_error(&config.keys.documents, e))?;
+        let hpke = KeyFile::parse(&read_text(&config.keys.hpke)?)
+            .and_then(|k| k.hpke_secret_key())
+            .map_err(|e| key_error(&config.keys.hpke, e))?;
+        let log_key = NoteSigner::parse(read_text(&config.keys.log)?.trim())
+            .map_err(|e| key_error(&config.keys.log, e))?;
+        let registry = RegistryFile::load(&config.registry)?;
+        let agreement = Agreement::from_toml(
+            &read_text(&config.agreement)?,
+            &config.agreement.display().to_string(),
+        )
+        .map_err(|e| ClientError::Config(ConfigError::Pki(e.to_string())))?;
+        let tls = TlsFiles::load(
+            &config.keys.tls_cert,
+            &config.keys.tls_key,
+            &config.ca_cert,
+            &config.crl,
+        )?;
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| key_error(&config.data_dir, e))?;
+        let audit = AuditLog::open(&config.data_dir.join("audit"), log_key)?;
+        let db =
+            rusqlite::Connection::open(config.data_dir.join("requests.sqlite")).map_err(store)?;
+        db.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+             CREATE TABLE IF NOT EXISTS requests (
+                 request_id  BLOB PRIMARY KEY,
+                 to_party    TEXT NOT NULL,
+                 request     BLOB NOT NULL,
+                 created_at  INTEGER NOT NULL,
+                 sent_at     INTEGER,
+                 ack         BLOB,
+                 decision    BLOB
+             );
+             CREATE TABLE IF NOT EXISTS packages (
+                 package_id  BLOB PRIMARY KEY,
+                 request_id  BLOB NOT NULL,
+                 path        TEXT NOT NULL,
+                 sealed_length INTEGER NOT NULL,
+                 length      INTEGER NOT NULL,
+                 items       INTEGER NOT NULL,
+                 root        BLOB NOT NULL,
+                 received_at INTEGER NOT NULL,
+                 receipt     BLOB
+             );",
+        )
+        .map_err(store)?;
+        Ok(Self {
+            party: config.party.clone(),
+            data_dir: config.data_dir.clone(),
+            documents,
+            hpke: std::sync::Arc::new(hpke),
+            registry,
+            agreement,
+            audit,
+            tls,
+            db: Mutex::new(db),
+        })
+    }
+
+    /// This node's party.
+    pub fn party(&self) -> &PartyId {
+        &self.party
+    }
+
+    /// Its audit log.
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// Its HPKE key (packages are sealed to it).
+    pub fn hpke(&self) -> &HpkeSecretKey {
+        &self.hpke
+    }
+
+    /// The registry it trusts.
+    pub fn registry(&self) -> &RegistryFile {
+        &self.registry
+    }
+
+    fn actor(&self, by: &str) -> Actor {
+        Actor {
+            party: self.party.clone(),
+            by: by.to_owned(),
+        }
+    }
+
+    fn event(&self, by: &str, kind: EventKind, request: &EvidenceRequest, now: UnixTime) -> Event {
+        Event {
+            v: 1,
+            at: now,
+            actor: self.actor(by),
+            kind,
+            request: Some(request.request_id),
+            case: None,
+            purpose: Some(request.purpose),
+            subjects: Vec::new(),
+        }
+    }
+
+    fn documents_key(&self, party: &PartyId) -> Result<VerifyingKey, ClientError> {
+        self.registry
+            .party(party)
+            .and_then(registry_documents_key)
+            .ok_or_else(|| {
+                ClientError::Protocol(format!(
+                    "{party} has no usable document key in the registry; add it to {}",
+                    "registry.toml"
+                ))
+            })
+    }
+
+    /// Signs a request (with validations already signed by their authorities).
+    pub fn prepare(
+        &self,
+        request: EvidenceRequest,
+        validations: Vec<Signed<JudicialValidation>>,
+    ) -> Result<Prepared, ClientError> {
+        let signed = Signed::sign(&request, &self.documents)
+            .map_err(|e| ClientError::Protocol(format!("the request cannot be signed: {e}")))?;
+        Ok(Prepared {
+            signed,
+            request,
+            validations,
+        })
+    }
+
+    /// Signs `request` for a local check.
+    pub fn sign(&self, request: &EvidenceRequest) -> Result<Signed<EvidenceRequest>, ClientError> {
+        Signed::sign(request, &self.documents)
+            .map_err(|e| ClientError::Protocol(format!("the request cannot be signed: {e}")))
+    }
+
+    /// Runs the policy engine on a prepared request with this node's copy of the agreement and
+    /// registry: the same rules the requested party applies, for early feedback.
+    pub fn check(&self, prepared: &Prepared, now: UnixTime) -> Trace {
+        let registry = self.registry.policy_registry();
+        // The requested party records a request (rule R16) before it evaluates it; locally
+        // there is no such entry yet, so the check stands in index 0 for it.
+        let intake = Intake::new(
+            &prepared.signed,
+            &prepared.request,
+            now,
+            Channel::MUTUAL_TLS,
+        )
+        .with_log_index(0)
+        .with_validations(&prepared.validations);
+        policy::evaluate(&self.agreement, &registry, &intake)
+    }
+
+    /// Connects to `party`'s node at `address` (or its registry address), and checks that the
+    /// node presented the TLS key the registry lists for that party.
+    pub async fn connect(
+        &self,
+        party: &PartyId,
+        address: Option<std::net::SocketAddr>,
+    ) -> Result<(quinn::Endpoint, quinn::Connection), ClientError> {
+        let entry = self
+            .registry
+            .party(party)
+            .ok_or_else(|| ClientError::Protocol(format!("{party} is not in the registry")))?;
+        let address = address.or(entry.address).ok_or_else(|| {
+            ClientError::Protocol(format!(
+                "the registry lists no address for {party}; give one with --address"
+            ))
+        })?;
+        let local: std::net::SocketAddr = if address.is_ipv6() {
+            "[::]:0".parse().map_err(store)?
+        } else {
+            "0.0.0.0:0".parse().map_err(store)?
+        };
+        let mut endpoint = quinn::Endpoint::client(local)
+            .map_err(|e| ConnectError::Other(format!("cannot open a UDP socket: {e}")))?;
+        endpoint.set_default_client_config(client_config(&self.tls, Limits::default())?);
+        let conn = endpoint
+            .connect(address, "localhost")
+            .map_err(|e| ConnectError::Other(format!("{address}: {e}")))?
+            .await
+            .map_err(|e| ConnectError::from_connection(&e))?;
+        if peer_spki_sha256(&conn).as_deref() != Some(entry.tls_spki_sha256.as_str()) {
+            conn.close(0u32.into(), b"not the expected party");
+            return Err(ConnectError::Authentication(format!(
+                "the node at {address} is a node of this deployment, but not {party}: its TLS key \
+                 is not the one the registry lists for {party}"
+            ))
+            .into());
+        }
+        Ok((endpoint, conn))
+    }
+
+    /// Opens a stream; a refusal of this node's certificate surfaces here in TLS 1.3.
+    async fn open_stream(
+        conn: &quinn::Connection,
+    ) -> Result<(quinn::SendStream, quinn::RecvStream), ClientError> {
+        conn.open_bi()
+            .await
+            .map_err(|e| ConnectError::from_connection(&e).into())
+    }
+
+    fn stream_error(conn: &quinn::Connection, e: WireError) -> ClientError {
+        match conn.close_reason() {
+            Some(reason) => ConnectError::from_connection(&reason).into(),
+            None => ClientError::Protocol(format!("the requested party's answer: {e}")),
+        }
+    }
+
+    /// Records, signs off and sends a prepared request to `to`; returns the verified
+    /// acknowledgement and decision.
+    pub async fn send(
+        &self,
+        prepared: &Prepared,
+        to: &PartyId,
+        address: Option<std::net::SocketAddr>,
+        now: UnixTime,
+    ) -> Result<Sent, ClientError> {
+        let request = &prepared.request;
+        let provider = self.documents_key(to)?;
+        let rng = &mut UnwrapErr(getrandom::SysRng);
+        let mut salt: Salt = [0; 32];
+        rng.fill_bytes(&mut salt);
+        {
+            let db = self.db.lock().map_err(store)?;
+            let known: Option<i64> = db
+                .query_row(
+                    "SELECT created_at FROM requests WHERE request_id = ?1",
+                    params![request.request_id.0.as_slice()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(store)?;
+            if known.is_none() {
+                db.execute(
+                    "INSERT INTO requests (request_id, to_party, request, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![
+                        request.request_id.0.as_slice(),
+                        to.as_str(),
+                        prepared.signed.encode(),
+                        now.0 as i64
+                    ],
+                )
+                .map_err(store)?;
+            }
+        }
+        let mut created = self.event(
+            "requester",
+            EventKind::RequestCreated {
+                request_digest: prepared.signed.digest(),
+            },
+            request,
+            now,
+        );
+        created.case = Some(Commitment::commit(
+            request.case_id.as_str().as_bytes(),
+            &salt,
+        ));
+        self.audit.append(&created, vec![("case".into(), salt)])?;
+
+        let (endpoint, conn) = self.connect(to, address).await?;
+        let sent_index = self.audit.append(
+            &self.event(
+                "requester",
+                EventKind::RequestSent {
+                    request_digest: prepared.signed.digest(),
+                    to: to.clone(),
+                },
+                request,
+                now,
+            ),
+            vec![],
+        )?;
+        let (mut send, mut recv) = Self::open_stream(&conn).await?;
+        let mut bytes = Message::Request(prepared.signed.clone()).encode();
+        for v in &prepared.validations {
+            bytes.extend(Message::Validation(v.clone()).encode());
+        }
+        send.write_all(&bytes)
+            .await
+            .map_err(|e| Self::stream_error(&conn, WireError::Stream(e.to_string())))?;
+        let _ = send.finish();
+        let first = read_message(&mut recv)
+            .await
+            .map_err(|e| Self::stream_error(&conn, e))?;
+        let ack = match first {
+            Some(Message::Acknowledgement(a)) => a,
+            Some(Message::Error(r)) => {
+                self.forget_unsent(request);
+                return Err(self.refused(to, &r));
+            }
+            other => {
+                return Err(ClientError::Protocol(format!(
+                    "expected an acknowledgement, got {}",
+                    describe(other.as_ref())
+                )));
+            }
+        };
+        let acknowledgement = ack.verify(&provider).map_err(|e| {
+            ClientError::Protocol(format!("the acknowledgement does not verify: {e}"))
+        })?;
+        if acknowledgement.request_digest != prepared.signed.digest()
+            || acknowledgement.request_id != request.request_id
+        {
+            return Err(ClientError::Protocol(
+                "the acknowledgement is for another request".into(),
+            ));
+        }
+        self.audit.append(
+            &self.event(
+                "requester",
+                EventKind::AcknowledgementReceived {
+                    acknowledgement_digest: ack.digest(),
+                },
+                request,
+                now,
+            ),
+            vec![],
+        )?;
+        let decision_msg = read_message(&mut recv)
+            .await
+            .map_err(|e| Self::stream_error(&conn, e))?;
+        let signed_decision = match decision_msg {
+            Some(Message::Decision(d)) => d,
+            Some(Message::Error(r)) => return Err(self.refused(to, &r)),
+            other => {
+                return Err(ClientError::Protocol(format!(
+                    "expected a decision, got {}",
+                    describe(other.as_ref())
+                )));
+            }
+        };
+        let decision = self.record_decision(request, &signed_decision, &provider, now)?;
+        {
+            let db = self.db.lock().map_err(store)?;
+            db.execute(
+                "UPDATE requests SET sent_at = ?2, ack = ?3 WHERE request_id = ?1",
+                params![request.request_id.0.as_slice(), now.0 as i64, ack.encode()],
+            )
+            .map_err(store)?;
+        }
+        conn.close(0u32.into(), b"done");
+        endpoint.wait_idle().await;
+        Ok(Sent {
+            acknowledgement,
+            decision,
+            sent_index,
+        })
+    }
+
+    /// A request the requested party refused outright was not taken in there: forget that it
+    /// was sent, so that a corrected request with the same id is not blocked here. (Its log
+    /// entries stay: the log records what happened.)
+    fn forget_unsent(&self, request: &EvidenceRequest) {
+        if let Ok(db) = self.db.lock() {
+            let _ = db.execute(
+                "DELETE FROM requests WHERE request_id = ?1 AND ack IS NULL",
+                params![request.request_id.0.as_slice()],
+            );
+        }
+    }
+
+    fn refused(&self, party: &PartyId, r: &ErrorReport) -> ClientError {
+        ClientError::Refused {
+            party: party.clone(),
+            code: r.code(),
+            message: r
+                .message()
+                .chars()
+                .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+                .collect(),
+        }
+    }
+
+    /// Verifies a decision, and if it is new, stores and logs it.
+    fn record_decision(
+        &self,
+        request: &EvidenceRequest,
+        signed: &Signed<Decision>,
+        provider: &VerifyingKey,
+        now: UnixTime,
+    ) -> Result<Decision, ClientError> {
+        let decision = signed
+            .verify(provider)
+            .map_err(|e| ClientError::Protocol(format!("the decision does not verify: {e}")))?;
+        if decision.request_id != request.request_id {
+            return Err(ClientError::Protocol(
+                "the decision is for another request".into(),
+            ));
+        }
+        let bytes = signed.encode();
+        let changed = {
+            let db = self.db.lock().map_err(store)?;
+            db.execute(
+                "UPDATE requests SET decision = ?2 WHERE request_id = ?1 AND (decision IS NULL OR decision != ?2)",
+                params![request.request_id.0.as_slice(), bytes],
+            )
+            .map_err(store)?
+        };
+        if changed > 0 {
+            self.audit.append(
+                &self.event(
+                    "requester",
+                    EventKind::Decision {
+                        decision_digest: signed.digest(),
+                        outcome: outcome_kind(&decision.outcome),
+                        trace_digest: None,
+                    },
+                    request,
+                    now,
+                ),
+                vec![],
+            )?;
+        }
+        Ok(decision)
+    }
+
+    /// A request from this node's store.
+    pub fn record(&self, id: &RequestId) -> Result<RequestRecord, ClientError> {
+        let db = self.db.lock().map_err(store)?;
+        let row: Option<RequestRow> = db
+            .query_row(
+                "SELECT to_party, request, sent_at, ack, decision FROM requests WHERE request_id = ?1",
+                params![id.0.as_slice()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()
+            .map_err(store)?;
+        let Some((to, request, sent_at, ack, decision)) = row else {
+            return Err(ClientError::UnknownRequest(*id));
+        };
+        let to = PartyId::new(&to).map_err(store)?;
+        let own = self.documents.verifying_key();
+        let request = Signed::<EvidenceRequest>::decode_owned(request)
+            .and_then(|s| s.verify(&own))
+            .map_err(store)?;
+        let provider = self.documents_key(&to)?;
+        let acknowledgement = ack
+            .map(|b| Signed::<Acknowledgement>::decode_owned(b).and_then(|s| s.verify(&provider)))
+            .transpose()
+            .map_err(store)?;
+        let decision = decision
+            .map(|b| Signed::<Decision>::decode_owned(b).and_then(|s| s.verify(&provider)))
+            .transpose()
+            .map_err(store)?;
+        let mut stmt = db
+            .prepare(
+                "SELECT package_id, path, sealed_length, length, items, received_at, root FROM packages \
+                 WHERE request_id = ?1 ORDER BY received_at, package_id",
+            )
+            .map_err(store)?;
+        let packages = stmt
+            .query_map(params![id.0.as_slice()], |r| {
+                let pid: Vec<u8> = r.get(0)?;
+                Ok((
+                    pid,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, Vec<u8>>(6)?,
+                ))
+            })
+            .map_err(store)?
+            .map(|row| {
+                let (pid, path, sealed, len, items, at, root) = row.map_err(store)?;
+                Ok(PackageRecord {
+                    package_id: PackageId(pid.try_into().map_err(|_| store("bad package id"))?),
+                    path: PathBuf::from(path),
+                    sealed_length: sealed as u64,
+                    length: len as u64,
+                    items: items as usize,
+                    root: root.try_into().map_err(|_| store("bad package root"))?,
+                    received_at: UnixTime(at as u64),
+                })
+            })
+            .collect::<Result<Vec<_>, ClientError>>()?;
+        Ok(RequestRecord {
+            request,
+            to,
+            sent_at: sent_at.map(|t| UnixTime(t as u64)),
+            acknowledgement,
+            decision,
+            packages,
+        })
+    }
+
+    /// The stored file of a received package.
+    pub fn package_path(&self, id: &PackageId) -> Result<PathBuf, ClientError> {
+        let db = self.db.lock().map_err(store)?;
+        let path: Option<String> = db
+            .query_row(
+                "SELECT path FROM packages WHERE package_id = ?1",
+                params![id.0.as_slice()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(store)?;
+        path.map(PathBuf::from).ok_or_else(|| {
+            ClientError::Store(format!(
+                "no package {id} was received by this node; `evx request status ID` lists a request's packages"
+            ))
+        })
+    }
+
+    /// The case of the request a package answers, as this node sent it.
+    pub fn case_of_package(
+        &self,
+        package: &Path,
+    ) -> Result<evx_protocol::ids::CaseId, ClientError> {
+        let file = std::fs::File::open(package)
+            .map_err(|e| ClientError::Store(format!("{}: {e}", package.display())))?;
+        let reader = PackageReader::new(std::io::BufReader::new(file))
+            .map_err(|e| ClientError::Store(format!("{}: {e}", package.display())))?;
+        let request = reader.header().request_id;
+        Ok(self.record(&request)?.request.case_id)
+    }
+
+    /// Every request in this node's store, newest first.
+    pub fn list(&self) -> Result<Vec<RequestId>, ClientError> {
+        let db = self.db.lock().map_err(store)?;
+        let mut stmt = db
+            .prepare("SELECT request_id FROM requests ORDER BY created_at DESC, request_id")
+            .map_err(store)?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(store)?
+            .map(|b| {
+                let b = b.map_err(store)?;
+                Ok(RequestId(
+                    b.try_into().map_err(|_| store("bad request id"))?,
+                ))
+            })
+            .collect::<Result<Vec<_>, ClientError>>()?;
+        Ok(ids)
+    }
+
+    /// Asks the requested party for the request's decision as it stands; stores and logs a new
+    /// one.
+    pub async fn status(
+        &self,
+        id: &RequestId,
+        address: Option<std::net::SocketAddr>,
+        now: UnixTime,
+    ) -> Result<RequestRecord, ClientError> {
+        let record = self.record(id)?;
+        let (endpoint, conn) = self.connect(&record.to, address).await?;
+        let (mut send, mut recv) = Self::open_stream(&conn).await?;
+        let fetch = Fetch {
+            v: 1,
+            request_id: *id,
+            packages: false,
+        };
+        write_message(&mut send, &Message::Fetch(fetch))
+            .await
+            .map_err(|e| Self::stream_error(&conn, e))?;
+        let _ = send.finish();
+        let provider = self.documents_key(&record.to)?;
+        match read_message(&mut recv)
+            .await
+            .map_err(|e| Self::stream_error(&conn, e))?
+        {
+            Some(Message::Decision(d)) => {
+                self.record_decision(&record.request, &d, &provider, now)?;
+            }
+            Some(Message::Error(r)) => return Err(self.refused(&record.to, &r)),
+            other => {
+                return Err(ClientError::Protocol(format!(
+                    "expected a decision, got {}",
+                    describe(other.as_ref())
+                )));
+            }
+        }
+        conn.close(0u32.into(), b"done");
+        endpoint.wait_idle().await;
+        self.record(id)
+    }
+
+    /// Downloads the request's package, if one is ready: streams it to disk, verifies it in
+    /// full (header, every chunk, the signed manifest), stores it sealed, logs
+    /// `package_received` and sends back a signed receipt with that entry's inclusion proof.
+    /// Returns the request as it now stands.
+    pub async fn fetch(
+        &self,
+        id: &RequestId,
+        address: Option<std::net::SocketAddr>,
+        now: UnixTime,
+        progress: Progress<'_>,
+    ) -> Result<(RequestRecord, Option<PackageRecord>), ClientError> {
+        let record = self.record(id)?;
+        let provider = self.documents_key(&record.to)?;
+        let (endpoint, conn) = self.connect(&record.to, address).await?;
+        let (mut send, mut recv) = Self::open_stream(&conn).await?;
+        let fetch = Fetch {
+            v: 1,
+            request_id: *id,
+            packages: true,
+        };
+        write_message(&mut send, &Message::Fetch(fetch))
+            .await
+            .map_err(|e| Self::stream_error(&conn, e))?;
+        match read_message(&mut recv)
+            .await
+            .map_err(|e| Self::stream_error(&conn, e))?
+        {
+            Some(Message::Decision(d)) => {
+                self.record_decision(&record.request, &d, &provider, now)?;
+            }
+            Some(Message::Error(r)) => return Err(self.refused(&record.to, &r)),
+            other => {
+                return Err(ClientError::Protocol(format!(
+                    "expected a decision, got {}",
+                    describe(other.as_ref())
+                )));
+            }
+        }
+        let offer = match read_message(&mut recv)
+            .await
+            .map_err(|e| Self::stream_error(&conn, e))?
+        {
+            None => {
+                let _ = send.finish();
+                conn.close(0u32.into(), b"done");
+                endpoint.wait_idle().await;
+                return Ok((self.record(id)?, None));
+            }
+            Some(Message::PackageOffer(o)) => o,
+            Some(Message::Error(r)) => return Err(self.refused(&record.to, &r)),
+            other => {
+                return Err(ClientError::Protocol(format!(
+                    "expected a package offer, got {}",
+                    describe(other.as_ref())
+                )));
+            }
+        };
+        let received = self
+            .receive_package(&record, &provider, offer, &mut recv, now, progress)
+            .await;
+        let package = match received {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = write_message(
+                    &mut send,
+                    &Message::Error(ErrorReport::new(
+                        ErrorReport::MALFORMED_DOCUMENT,
+                        "the package failed verification and was discarded",
+                    )),
+                )
+                .await;
+                let _ = send.finish();
+                conn.close(0u32.into(), b"package rejected");
+                return Err(e);
+            }
+        };
+        // The receipt, with the inclusion proof of `package_received` in this node's log.
+        let index = self.audit.append(
+            &self.event(
+                "requester",
+                EventKind::PackageReceived {
+                    package_id: package.package_id,
+                },
+                &record.request,
+                now,
+            ),
+            vec![],
+        )?;
+        let checkpoint = Checkpoint::from_text(self.audit.checkpoint()?.text())
+            .map_err(|e| ClientError::Store(e.to_string()))?;
+        let path = self.audit.inclusion_proof(index, checkpoint.size)?;
+        let (length, root) = (package.length, package.root);
+        let receipt = Signed::sign(
+            &Receipt {
+                v: 1,
+                request_id: *id,
+                package_id: package.package_id,
+                received_at: now,
+                length,
+                root,
+                log_entry: Some(LogEntryRef {
+                    index,
+                    tree_size: checkpoint.size,
+                    root: checkpoint.root,
+                    path,
+                }),
+            },
+            &self.documents,
+        )
+        .map_err(|e| ClientError::Protocol(format!("the receipt cannot be signed: {e}")))?;
+        {
+            let db = self.db.lock().map_err(store)?;
+            db.execute(
+                "UPDATE packages SET receipt = ?2 WHERE package_id = ?1",
+                params![package.package_id.0.as_slice(), receipt.encode()],
+            )
+            .map_err(store)?;
+        }
+        self.audit.append(
+            &self.event(
+                "requester",
+                EventKind::ReceiptSent {
+                    receipt_digest: receipt.digest(),
+                },
+                &record.request,
+                now,
+            ),
+            vec![],
+        )?;
+        write_message(&mut send, &Message::Receipt(receipt))
+            .await
+            .map_err(|e| Self::stream_error(&conn, e))?;
+        let _ = send.finish();
+        match read_message(&mut recv).await {
+            Ok(None) => {}
+            Ok(Some(Message::Error(r))) => return Err(self.refused(&record.to, &r)),
+            Ok(Some(other)) => {
+                return Err(ClientError::Protocol(format!(
+                    "expected the end of the stream after the receipt, got {}",
+                    describe(Some(&other))
+                )));
+            }
+            Err(e) => return Err(Self::stream_error(&conn, e)),
+        }
+        conn.close(0u32.into(), b"done");
+        endpoint.wait_idle().await;
+        Ok((self.record(id)?, Some(package)))
+    }
+
+    async fn receive_package(
+        &self,
+        record: &RequestRecord,
+        provider: &VerifyingKey,
+        offer: PackageOffer,
+        recv: &mut quinn::RecvStream,
+        now: UnixTime,
+        progress: Progress<'_>,
+    ) -> Result<PackageRecord, ClientError> {
+        let rejected = |reason: String| ClientError::PackageRejected {
+            party: record.to.clone(),
+            reason,
+        };
+        if offer.request_id != record.request.request_id {
+            return Err(rejected("the offer names another request".into()));
+        }
+        if offer.length > MAX_PACKAGE {
+            return Err(rejected(format!(
+                "{} bytes offered, more than the limit of {MAX_PACKAGE}",
+                offer.length
+            )));
+        }
+        let dir = self.data_dir.join("packages");
+        std::fs::create_dir_all(&dir).map_err(store)?;
+        let partial = dir.join(format!("{}.evx1.partial", offer.package_id));
+        let mut guard = RemoveOnDrop(Some(partial.clone()));
+        let mut file = tokio::fs::File::create(&partial).await.map_err(store)?;
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut got = 0u64;
+        while got < offer.length {
+            let want = usize::try_from(offer.length - got)
+                .unwrap_or(usize::MAX)
+                .min(buf.len());
+            match recv.read(&mut buf[..want]).await {
+                Ok(Some(n)) => {
+                    file.write_all(&buf[..n]).await.map_err(store)?;
+                    got += n as u64;
+                    progress(got, offer.length);
+                }
+                Ok(None) => {
+                    return Err(rejected(format!(
+                        "the stream ended after {got} of {} bytes",
+                        offer.length
+                    )));
+                }
+                Err(e) => return Err(rejected(format!("the stream failed: {e}"))),
+            }
+        }
+        file.sync_all().await.map_err(store)?;
+        drop(file);
+        // Verify in full, off the async threads: it reads and decrypts the whole package.
+        let (hpke, provider, declared, expect_id, expect_request) = (
+            std::sync::Arc::clone(&self.hpke),
+            *provider,
+            DeclaredPurpose {
+                case: record.request.case_id.clone(),
+                purpose: record.request.purpose,
+            },
+            offer.package_id,
+            record.request.request_id,
+        );
+        let path = partial.clone();
+        let verified = tokio::task::spawn_blocking(move || {
+            let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
+            let reader = PackageReader::new(std::io::BufReader::with_capacity(1 << 20, file))
+                .map_err(|e| e.to_string())?;
+            if reader.package_id() != expect_id {
+                return Err(format!(
+                    "its header gives id {}, not the offered {expect_id}",
+                    reader.package_id()
+                ));
+            }
+            if reader.header().request_id != expect_request {
+                return Err("it answers another request".into());
+            }
+            reader
+                .open(&hpke, &provider, &declared, VerifyOnly)
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(store)?
+        .map_err(rejected)?;
+        let final_path = dir.join(format!("{}.evx1", offer.package_id));
+        std::fs::rename(&partial, &final_path).map_err(store)?;
+        guard.0 = None;
+        let package = PackageRecord {
+            package_id: offer.package_id,
+            path: final_path,
+            sealed_length: offer.length,
+            length: verified.manifest.length,
+            items: verified.manifest.items.len(),
+            root: verified.manifest.root,
+            received_at: now,
+        };
+        let db = self.db.lock().map_err(store)?;
+        db.execute(
+            "INSERT OR REPLACE INTO packages (package_id, request_id, path, sealed_length, length, items, root, received_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                package.package_id.0.as_slice(),
+                record.request.request_id.0.as_slice(),
+                package.path.display().to_string(),
+                package.sealed_length as i64,
+                package.length as i64,
+                package.items as i64,
+                package.root.as_slice(),
+                now.0 as i64
+            ],
+        )
+        .map_err(store)?;
+        Ok(package)
+    }
+}
+
+/// A request's row: party, signed request, sent at, acknowledgement, decision.
+type RequestRow = (
+    String,
+    Vec<u8>,
+    Option<i64>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+);
+
+/// Removes a file when dropped, unless disarmed.
+struct RemoveOnDrop(Option<PathBuf>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// The audit log's outcome kind for a decision.
+pub fn outcome_kind(outcome: &Outcome) -> OutcomeKind {
+    match outcome {
+        Outcome::Accept { .. } => OutcomeKind::Accept,
+        Outcome::Partial { .. } => OutcomeKind::Partial,
+        Outcome::Incomplete { .. } => OutcomeKind::Incomplete,
+        Outcome::Refuse { .. } => OutcomeKind::Refuse,
+        Outcome::PendingReview { .. } => OutcomeKind::PendingReview,
+        Outcome::Postponed { .. } => OutcomeKind::Postponed,
+    }
+}
+
+fn describe(m: Option<&Message>) -> String {
+    match m {
+        None => "the end of the stream".into(),
+        Some(m) => format!("a {:?} frame", m.to_frame().kind()),
+    }
+}
