@@ -394,12 +394,14 @@ impl Message {
             MessageKind::Withdrawal => Self::Withdrawal(signed(frame)?),
             MessageKind::Receipt => Self::Receipt(signed(frame)?),
             MessageKind::Validation => Self::Validation(signed(frame)?),
-            MessageKind::Fetch => Self::Fetch(Fetch::decode(&frame.body).map_err(|source| {
-                FrameError::Body {
-                    kind: frame.kind,
-                    source,
-                }
-            })?),
+            MessageKind::Fetch => {
+                Self::Fetch(
+                    Fetch::decode(&frame.body).map_err(|source| FrameError::Body {
+                        kind: frame.kind,
+                        source,
+                    })?,
+                )
+            }
             MessageKind::PackageOffer => {
                 Self::PackageOffer(PackageOffer::decode(&frame.body).map_err(|source| {
                     FrameError::Body {
