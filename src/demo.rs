@@ -1,380 +1,544 @@
-//! `evx demo`: one request's life on this machine, with every check made for real. The package
-//! is sealed to a temporary file and opened from it, so memory stays flat whatever its size.
+//! `evx demo`: two nodes on this machine, a scripted case between them, every check real.
+//!
+//! The demo creates a deployment (CA, keys, registry, agreement) and a synthetic provider
+//! dataset in a fresh work directory, starts the requested party's node as a separate process
+//! (`evx serve`) on a free loopback port, and plays the requesting party: a preservation
+//! request, a production of one account's traffic data for a week, a content request with a
+//! judge's validation, a bulk request that is refused; it fetches, verifies and opens the
+//! evidence for its purpose and is refused opening it for another. It stops the node, verifies
+//! both audit logs and prints a timeline. Nothing is left running; the work directory stays
+//! for inspection with the ordinary commands, which the demo prints.
 
-use std::fs::File;
-use std::io::{BufReader, BufWriter, Read};
+use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
 
-use evx_protocol::crypto::{HpkeSecretKey, SigningKey};
+use evx_node::audit::AuditLog;
+use evx_node::pki::{self, NodeConfig, RegistryFile};
+use evx_protocol::audit::Event;
 use evx_protocol::document::{
-    Acknowledgement, AuthorityType, EvidenceRequest, Outcome, Proceeding, Selector, Signed,
+    AuthorityType, DataCategory, EvidenceRequest, Outcome, RequestType, Selector, TimeRange,
 };
-use evx_protocol::frame::Message;
-use evx_protocol::ids::{CaseId, RequestId, UnixTime};
-use evx_protocol::package::{PackageReader, Sealer, VerifyOnly};
-use evx_protocol::policy::{
-    self, Agreement, Channel, Intake, KeyRole, Registry, Trace, TrustedKey, Verdict,
-};
+use evx_protocol::ids::{PartyId, RequestId, UnixTime};
+use evx_protocol::note::NoteVerifier;
+use evx_protocol::policy::Verdict;
 use evx_protocol::purpose::{DeclaredPurpose, Purpose};
 use evx_protocol::sample;
+use evx_requesting::client::Requester;
+use evx_requesting::open::OpenPackageError;
+use evx_requesting::request_file::{self, ValidationDraft};
+
+use crate::request::{describe, now, prepare};
+
+type Error = Box<dyn std::error::Error>;
 
 /// Options of `evx demo`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Size of the evidence package to seal and open, in MiB (at most 1 TiB).
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(0..=1 << 20))]
-    mib: u64,
+    /// Where to create the work directory (default: a new one under the system's temporary
+    /// directory). It must not exist yet.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// A small dataset (20 accounts instead of 500), for a test run.
+    #[arg(long)]
+    quick: bool,
 }
 
-type Error = Box<dyn std::error::Error>;
-
-fn now() -> UnixTime {
-    UnixTime(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
-    )
+/// The requested node, run as a child process. Dropping it closes the node's standard input,
+/// which stops it after the exchanges in flight; if it has not exited in 10 s it is killed.
+struct Node {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    address: std::net::SocketAddr,
 }
 
-fn mib_per_s(bytes: u64, secs: f64) -> f64 {
-    bytes as f64 / (1024.0 * 1024.0) / secs.max(1e-9)
+impl Node {
+    fn start(config: &Path, log: &Path) -> Result<Self, Error> {
+        let exe = std::env::current_exe()?;
+        let mut child = Command::new(exe)
+            .arg("serve")
+            .arg("--config")
+            .arg(config)
+            .args(["--listen", "127.0.0.1:0", "--until-stdin-closes"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(std::fs::File::create(log)?))
+            .spawn()?;
+        let stdin = child.stdin.take();
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or("the node's output is not readable")?;
+        let mut node = Self {
+            child,
+            stdin,
+            address: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        let mut lines = BufReader::new(stdout);
+        let mut first = String::new();
+        lines.read_line(&mut first)?;
+        let address = first
+            .split(" listening on ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| {
+                format!(
+                    "the requested node did not start (see {}): {}",
+                    log.display(),
+                    first.trim()
+                )
+            })?;
+        node.address = address;
+        // Drain the rest of its output so that it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines.lines() {});
+        Ok(node)
+    }
+
+    fn stop(mut self) -> Result<std::process::ExitStatus, Error> {
+        self.stdin = None;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            if Instant::now() > deadline {
+                self.child.kill()?;
+                return Ok(self.child.wait()?);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.stdin = None;
+        if matches!(self.child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(200));
+            if matches!(self.child.try_wait(), Ok(None)) {
+                let _ = self.child.kill();
+            }
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// One line of the timeline.
+struct Step {
+    party: String,
+    what: String,
+    outcome: String,
+    detail: String,
+    elapsed: Duration,
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn unique_dir() -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    std::env::temp_dir().join(format!("evx-demo-{nanos}-{}", std::process::id()))
 }
 
 pub(crate) fn run(args: &Args) -> Result<(), Error> {
-    // The operating system's random source; a failure there is fatal, hence UnwrapErr.
-    let rng = &mut evx_protocol::rand_core::UnwrapErr(getrandom::SysRng);
-
-    println!("evx demo: one request between two parties, on this machine\n");
-    let requesting_doc = SigningKey::generate(rng);
-    let requesting_hpke = HpkeSecretKey::generate(rng);
-    let requested_doc = SigningKey::generate(rng);
-    println!(
-        "  requesting party {}: document key {}",
-        sample::requesting_party(),
-        requesting_doc.id()
-    );
-    println!(
-        "  requested party  {}: document key {}\n",
-        sample::requested_party(),
-        requested_doc.id()
-    );
-
-    // 1. The requesting party signs and frames a request.
-    let mut request = sample::production_request(RequestId::random(rng));
-    request.issued_at = now();
-    let frame = Message::Request(Signed::sign(&request, &requesting_doc)?).encode();
-    println!(
-        "1. request {} signed and framed: {} bytes",
-        request.request_id,
-        frame.len()
-    );
-
-    // 2. The requested party decodes, verifies and acknowledges it.
-    let Message::Request(signed) = Message::decode(&frame)? else {
-        return Err("the frame did not hold a request".into());
-    };
-    let received = signed.verify(&requesting_doc.verifying_key())?;
-    let ack = Acknowledgement {
-        v: 1,
-        request_id: received.request_id,
-        request_digest: signed.digest(),
-        received_at: now(),
-        log_entry: None,
-    };
-    let ack_frame = Message::Acknowledgement(Signed::sign(&ack, &requested_doc)?).encode();
-    println!(
-        "2. request verified ({} for case {}); acknowledgement: {} bytes",
-        received.offence.statute,
-        received.case_id,
-        ack_frame.len()
-    );
-
-    // 2b. It evaluates the request against the agreement, with the judge's validation.
-    let judge = SigningKey::generate(rng);
-    let agreement = Agreement::from_toml(policy::examples::EU_2023_1543, "eu-2023-1543.toml")?;
-    let mut registry = Registry::new();
-    registry
-        .add(TrustedKey {
-            key: requesting_doc.verifying_key(),
-            party: received.requesting_party.clone(),
-            role: KeyRole::Documents,
-        })
-        .add(TrustedKey {
-            key: judge.verifying_key(),
-            party: received.requesting_party.clone(),
-            role: KeyRole::JudicialAuthority {
-                authority: "Amtsgericht Tiergarten".into(),
-                authority_type: AuthorityType::InvestigatingJudge,
-            },
-        });
-    // Signing is deterministic: the request signed again is the very request received, so the
-    // judge's validation of it is bound to the same digest.
-    let evaluate = |request: &EvidenceRequest, validated: bool| {
-        let signed = Signed::sign(request, &requesting_doc)?;
-        let validations = if validated {
-            vec![Signed::sign(&sample::validation(&signed, request), &judge)?]
-        } else {
-            Vec::new()
-        };
-        let intake = Intake::new(&signed, request, ack.received_at, Channel::MUTUAL_TLS)
-            .with_log_index(0)
-            .with_validations(&validations);
-        Ok::<Trace, Error>(policy::evaluate(&agreement, &registry, &intake))
-    };
-    let trace = evaluate(&received, true)?;
-    let count = |v: Verdict| trace.results.iter().filter(|r| r.verdict == v).count();
-    println!(
-        "   policy under agreement {}: {} rules pass, {} fail, {} need review, {} do not apply → {}",
-        agreement.id,
-        count(Verdict::Pass),
-        count(Verdict::Fail),
-        count(Verdict::NeedsReview),
-        count(Verdict::NotApplicable),
-        policy::summary(&trace),
-    );
-    let decision = trace
-        .decision(ack.received_at)
-        .ok_or("the engine could not decide the sample request")?;
-    let Outcome::Accept { conditions } = &decision.outcome else {
+    let started = Instant::now();
+    let work = args.dir.clone().unwrap_or_else(unique_dir);
+    if work.exists() {
         return Err(format!(
-            "the sample request was not accepted ({}); nothing is sealed",
-            policy::summary(&trace)
-        )
-        .into());
-    };
-    for note in &conditions.notes {
-        println!("     condition: {note}");
-    }
-    if let Some(release) = decision.due.release_not_before {
-        return Err(format!(
-            "release is held until {release} (the enforcing authority's window); nothing is \
-             sealed before then"
+            "{} exists already; the demo starts from an empty directory",
+            work.display()
         )
         .into());
     }
-    if let Some(deliver) = decision.due.deliver_by {
-        println!("     deliver by {deliver}");
-    }
+    std::fs::create_dir_all(&work)?;
+    println!("evx demo: a requesting and a requested party on this machine");
+    println!("work directory: {}\n", work.display());
 
-    // 3. It seals evidence to the requesting party.
-    let len = args
-        .mib
-        .checked_mul(1024 * 1024)
-        .ok_or("--mib is too large")?;
-    let subscriber =
-        b"{\"account\":\"k.lenz\",\"name\":\"K. Lenz\",\"since\":\"2024-02-11\"}\n".to_vec();
-    let items = vec![
-        sample::item(
-            "subscribers.jsonl",
-            "application/x-ndjson",
-            subscriber.len() as u64,
+    // The deployment and the provider's data.
+    let t = Instant::now();
+    let de = PartyId::new("DE-BfJ")?;
+    let ie = PartyId::new("IE-provider-LERT")?;
+    let deployment = pki::init(
+        &work.join("deployment"),
+        (&de, "Bundesamt für Justiz (demo)"),
+        (&ie, "Provider Ireland LERT (demo)"),
+        now().0,
+    )?;
+    // This deployment refuses bulk selectors without waiting for a reviewer: such a request is
+    // out of scope whatever its merits, and refusing it adversely affects no person. (The
+    // example agreement leaves every refusal but a suspension to a reviewer.)
+    let agreement = deployment.dir.join("agreement.toml");
+    let text = std::fs::read_to_string(&agreement)?;
+    let automatic = "automatic_refusals = [\"transfers-suspended\"]";
+    if !text.contains(automatic) {
+        return Err(format!("{}: no `{automatic}` line to extend", agreement.display()).into());
+    }
+    std::fs::write(
+        &agreement,
+        text.replace(
+            automatic,
+            "automatic_refusals = [\"transfers-suspended\", \"bulk-selector\"]",
         ),
-        sample::item("traffic.jsonl", "application/x-ndjson", len),
-    ];
-    let traffic = sample::payload(42, 1024 * 1024);
-    let mut params = sample::package_params(&received);
-    params.created_at = now();
-    let started = Instant::now();
-    let dir = TempDir::new()?;
-    let path = dir.0.join("package.evx1");
-    let out = BufWriter::with_capacity(1 << 20, File::create(&path)?);
-    let mut sealer = Sealer::new(
-        out,
-        params,
-        items,
-        &requested_doc,
-        requesting_hpke.public_key(),
-        rng,
     )?;
-    sealer.write_payload(&subscriber)?;
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(traffic.len() as u64) as usize;
-        sealer.write_payload(&traffic[..n])?;
-        left -= n as u64;
-    }
-    let sealed = sealer.finish()?;
-    sealed
-        .writer
-        .into_inner()
-        .map_err(|e| e.into_error())?
-        .sync_all()?;
-    let seal_time = started.elapsed().as_secs_f64();
-    let package_len = std::fs::metadata(&path)?.len();
+    let accounts = if args.quick { 20 } else { 500 };
+    let dataset = work.join("dataset");
+    let generated = evx_requested::dataset::generate(&dataset, accounts, 30, now(), 1)?;
+    pki::set_dataset(&deployment.requested_config, &dataset)?;
     println!(
-        "3. package {} sealed: {} items, {} bytes, {:.0} MiB/s",
-        sealed.package_id,
-        sealed.manifest.items.len(),
-        package_len,
-        mib_per_s(sealed.manifest.length, seal_time)
+        "set up in {}: a CA, two nodes with their TLS, document, HPKE and audit-log keys, a judge's \
+         key, the peer registry, the EU e-Evidence agreement (bulk selectors refused without review), \
+         and a provider dataset of {} \
+         subscribers, {} connections and {} messages",
+        ms(t.elapsed()),
+        generated.subscribers,
+        generated.connections,
+        generated.messages
     );
 
-    // 4. The requesting party opens it for its declared purpose.
-    let investigation = DeclaredPurpose {
-        case: received.case_id.clone(),
-        purpose: Purpose::Investigation,
-    };
-    let started = Instant::now();
-    let opened = PackageReader::new(open_file(&path)?)?.open(
-        &requesting_hpke,
-        &requested_doc.verifying_key(),
-        &investigation,
-        VerifyOnly,
+    // The requested party's node, as its own process.
+    let node = Node::start(
+        &deployment.requested_config,
+        &work.join("requested-node.log"),
     )?;
-    let open_time = started.elapsed().as_secs_f64();
     println!(
-        "4. opened for {} of case {}: signature, Merkle root {} and {} item digests verified, {:.0} MiB/s",
-        investigation.purpose,
-        investigation.case,
-        &opened
-            .manifest
-            .root
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()[..16],
-        opened.manifest.items.len(),
-        mib_per_s(opened.manifest.length, open_time)
+        "{ie} node serving on {} (pid {})\n",
+        node.address,
+        node.child.id()
     );
 
-    // 5. What evx refuses.
-    println!("5. refusals:");
-    let refuse = |what: &str, package: Box<dyn Read>, declared: &DeclaredPurpose| {
-        let outcome = PackageReader::new(package).and_then(|r| {
-            r.open(
-                &requesting_hpke,
-                &requested_doc.verifying_key(),
-                declared,
-                VerifyOnly,
-            )
-        });
-        match outcome {
-            Ok(_) => println!("   {what}: ACCEPTED (unexpected)"),
-            Err(e) => println!("   {what}: refused — {e}"),
-        }
-    };
-    let prosecution = DeclaredPurpose {
-        case: received.case_id.clone(),
-        purpose: Purpose::Prosecution,
-    };
-    refuse("opening for prosecution", open_file(&path)?, &prosecution);
-    let other = DeclaredPurpose {
-        case: CaseId::new("FR-PNC/2026/77")?,
-        purpose: Purpose::Investigation,
-    };
-    refuse("opening for another case", open_file(&path)?, &other);
-    let flipped = FlipByte {
-        inner: open_file(&path)?,
-        at: package_len / 2,
-        pos: 0,
-    };
-    refuse(
-        "one bit flipped mid-payload",
-        Box::new(flipped),
-        &investigation,
-    );
-    let cut = open_file(&path)?.take(package_len - 100);
-    refuse("last 100 bytes cut off", Box::new(cut), &investigation);
-    let mut tampered = frame.clone();
-    let last = tampered.len() - 1;
-    tampered[last] ^= 1;
-    match Message::decode(&tampered) {
-        Ok(Message::Request(s)) => match s.verify(&requesting_doc.verifying_key()) {
-            Ok(_) => println!("   altered request: ACCEPTED (unexpected)"),
-            Err(e) => println!("   altered request: refused — {e}"),
-        },
-        Ok(_) => println!("   altered request: decoded as another kind (unexpected)"),
-        Err(e) => println!("   altered request: refused — {e}"),
+    let result = scenario(&work, &deployment, &node, &de, &ie);
+    let status = node.stop()?;
+    let steps = result?;
+    if !status.success() {
+        return Err(format!("the requested node exited with {status}").into());
     }
-    println!("6. what the policy engine does not let through:");
-    let show = |what: &str, request: &EvidenceRequest, validated: bool| {
-        let trace = evaluate(request, validated)?;
-        let first = trace
-            .results
-            .iter()
-            .find(|r| matches!(r.verdict, Verdict::Fail | Verdict::NeedsReview));
-        let Some(decision) = trace.decision(ack.received_at) else {
-            println!("   {what}: not decided — {}", policy::summary(&trace));
-            return Ok(());
-        };
-        let outcome = match &decision.outcome {
-            Outcome::PendingReview { due_at, .. } => format!(
-                "{}; a reviewer decides by {due_at}",
-                policy::summary(&trace)
-            ),
-            Outcome::Incomplete { missing } => {
-                format!("returned incomplete ({} field(s))", missing.len())
-            }
-            Outcome::Refuse { .. } => "refused".to_owned(),
-            other => format!("{other:?}"),
-        };
-        match first {
-            Some(r) => println!("   {what}: {} — {}: {}", outcome, r.rule, r.explanation),
-            None => println!("   {what}: {outcome} (unexpected)"),
-        }
-        Ok::<(), Error>(())
+
+    // Both logs, verified after the node has stopped.
+    let de_config = NodeConfig::load(&deployment.requesting_config)?;
+    let ie_config = NodeConfig::load(&deployment.requested_config)?;
+    let registry = RegistryFile::load(&ie_config.registry)?;
+    let verify = |config: &NodeConfig, party: &PartyId| -> Result<(u64, AuditLog), Error> {
+        let key = registry
+            .party(party)
+            .ok_or("party missing from the registry")?
+            .log
+            .clone();
+        let log = AuditLog::open_read_only(
+            &config.data_dir.join("audit"),
+            NoteVerifier::parse(&key).map_err(|e| e.to_string())?,
+        )?;
+        let report = log.verify()?;
+        Ok((report.entries, log))
     };
-    show(
-        "traffic data without the judge's validation",
-        &received,
-        false,
-    )?;
-    let mut bulk = received.clone();
-    bulk.selectors.push(Selector::Keyword("ransomware".into()));
-    show("a keyword selector", &bulk, true)?;
-    let mut civil = received.clone();
-    civil.proceeding = Proceeding::Civil;
-    show("a civil case", &civil, true)?;
-    let mut vague = received.clone();
-    vague.offence.statute.clear();
-    show("no criminal provision named", &vague, true)?;
-    println!("\nThe two-node demo over QUIC, with the audit log and review queue, builds on this.");
+    let (de_entries, de_log) = verify(&de_config, &de)?;
+    let (ie_entries, ie_log) = verify(&ie_config, &ie)?;
+
+    println!("timeline");
+    println!(
+        "{:<3} {:<17} {:<44} {:<26} {:>9}  detail",
+        "#", "party", "step", "outcome", "latency"
+    );
+    for (i, s) in steps.iter().enumerate() {
+        println!(
+            "{:<3} {:<17} {:<44} {:<26} {:>9}  {}",
+            i + 1,
+            s.party,
+            s.what,
+            s.outcome,
+            ms(s.elapsed),
+            s.detail
+        );
+    }
+    println!();
+    for (party, entries, log) in [(&de, de_entries, &de_log), (&ie, ie_entries, &ie_log)] {
+        let kinds = event_kinds(log)?;
+        println!(
+            "{party} audit log: {entries} entries, every hash, root and checkpoint signature verified \
+             ({kinds})"
+        );
+    }
+    println!(
+        "\nfinished in {:.1} s; the requested node has stopped.",
+        started.elapsed().as_secs_f64()
+    );
+    println!("explore the work directory with the ordinary commands, e.g.:");
+    println!(
+        "  evx request list --config {}",
+        deployment.requesting_config.display()
+    );
+    let ie_vkey = registry
+        .party(&ie)
+        .map(|p| p.log.clone())
+        .unwrap_or_default();
+    println!(
+        "  evx audit verify --data-dir {} --log-key '{ie_vkey}'",
+        ie_config.data_dir.display()
+    );
+    println!(
+        "  evx audit show --data-dir {} --log-key '{ie_vkey}'",
+        ie_config.data_dir.display()
+    );
     Ok(())
 }
 
-fn open_file(path: &Path) -> std::io::Result<Box<dyn Read>> {
-    Ok(Box::new(BufReader::with_capacity(
-        1 << 20,
-        File::open(path)?,
-    )))
-}
-
-/// A reader that flips the lowest bit of one byte in transit: a line-noise stand-in.
-struct FlipByte {
-    inner: Box<dyn Read>,
-    at: u64,
-    pos: u64,
-}
-
-impl Read for FlipByte {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if (self.pos..self.pos + n as u64).contains(&self.at) {
-            buf[(self.at - self.pos) as usize] ^= 1;
+/// `request_received ×4, decision ×4, …`: what a log holds, by kind.
+fn event_kinds(log: &AuditLog) -> Result<String, Error> {
+    let mut counts: Vec<(&'static str, usize)> = Vec::new();
+    for i in 0..log.size()? {
+        let event = Event::decode(&log.entry(i)?)?;
+        let name = event.kind.name();
+        match counts.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, c)) => *c += 1,
+            None => counts.push((name, 1)),
         }
-        self.pos += n as u64;
-        Ok(n)
     }
+    Ok(counts
+        .iter()
+        .map(|(n, c)| format!("{n} ×{c}"))
+        .collect::<Vec<_>>()
+        .join(", "))
 }
 
-/// A private temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> std::io::Result<Self> {
-        let nonce = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let path = std::env::temp_dir().join(format!("evx-demo-{}-{nonce}", std::process::id()));
-        std::fs::create_dir(&path)?;
-        Ok(Self(path))
-    }
+fn base_request(id: RequestId, account: &str, days: u64) -> EvidenceRequest {
+    let mut r = sample::production_request(id);
+    let t = now();
+    r.issued_at = t;
+    r.time_range = TimeRange {
+        from: UnixTime(t.0.saturating_sub(days * 86_400)),
+        to: t,
+    };
+    r.selectors = vec![Selector::Account {
+        service: "mail.provider.example".into(),
+        account: account.into(),
+    }];
+    r.territory.person_resides_in_issuing_state = Some(true);
+    r
 }
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+fn scenario(
+    work: &Path,
+    deployment: &pki::Deployment,
+    node: &Node,
+    de: &PartyId,
+    ie: &PartyId,
+) -> Result<Vec<Step>, Error> {
+    let requester = Requester::open(&NodeConfig::load(&deployment.requesting_config)?)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let rng = &mut evx_protocol::rand_core::UnwrapErr(getrandom::SysRng);
+    let requests = work.join("requests");
+    std::fs::create_dir_all(&requests)?;
+    let judge_key = deployment.dir.join(format!("authorities/{de}-judge.key"));
+    let account = evx_requested::dataset::account_name(0);
+    let mut steps = Vec::new();
+    let party = |p: &PartyId| p.to_string();
+
+    // Sends a request written to a file, as `evx request send` does.
+    let mut send = |name: &str,
+                    what: &str,
+                    request: EvidenceRequest,
+                    validation: Option<ValidationDraft>|
+     -> Result<(RequestId, Outcome), Error> {
+        let file = requests.join(format!("{name}.toml"));
+        std::fs::write(&file, request_file::render(&request, validation.as_ref()))?;
+        let t = Instant::now();
+        let judge = validation.as_ref().map(|_| judge_key.as_path());
+        let prepared = prepare(&requester, &file, judge, now())?;
+        let check = requester.check(&prepared, now());
+        let count = |v: Verdict| check.results.iter().filter(|r| r.verdict == v).count();
+        let sent = runtime.block_on(requester.send(&prepared, ie, Some(node.address), now()))?;
+        let outcome = &sent.decision.outcome;
+        let short = match outcome {
+            Outcome::Accept { .. } => "accepted".to_owned(),
+            Outcome::Refuse { grounds } => format!(
+                "REFUSED: {}",
+                grounds
+                    .iter()
+                    .map(|g| g.code.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Outcome::Incomplete { .. } => "incomplete".to_owned(),
+            Outcome::PendingReview { .. } => "pending review".to_owned(),
+            other => describe(other),
+        };
+        steps.push(Step {
+            party: party(de),
+            what: what.to_owned(),
+            outcome: short,
+            detail: format!(
+                "local check: {} pass, {} fail, {} review, {} n/a; acknowledged as entry {} of {ie}'s log; {}",
+                count(Verdict::Pass),
+                count(Verdict::Fail),
+                count(Verdict::NeedsReview),
+                count(Verdict::NotApplicable),
+                sent.acknowledgement
+                    .log_entry
+                    .as_ref()
+                    .map_or("?".into(), |e| e.index.to_string()),
+                file.strip_prefix(work).unwrap_or(&file).display()
+            ),
+            elapsed: t.elapsed(),
+        });
+        Ok((prepared.request.request_id, outcome.clone()))
+    };
+
+    // 1. Preserve the account's subscriber and traffic data while the production order is
+    //    prepared.
+    let mut preservation = base_request(RequestId::random(rng), &account, 30);
+    preservation.request_type = RequestType::Preservation;
+    preservation.categories = vec![DataCategory::Subscriber, DataCategory::Traffic];
+    let (preservation_id, _) = send(
+        "1-preservation",
+        "preservation (subscriber, traffic; 30 days)",
+        preservation,
+        None,
+    )?;
+
+    // 2. Produce one account's traffic data for a week, ordered by an investigating judge.
+    let mut traffic = base_request(RequestId::random(rng), &account, 7);
+    traffic.categories = vec![DataCategory::Traffic];
+    traffic.preservation_ref = Some(preservation_id);
+    traffic.issuer.authority = "Amtsgericht Tiergarten (Ermittlungsrichter)".into();
+    traffic.issuer.authority_type = AuthorityType::InvestigatingJudge;
+    traffic.issuer.file_number = "351 Gs 1024/26".into();
+    let (traffic_id, traffic_outcome) = send(
+        "2-production-traffic",
+        "production: traffic, 1 account, 7 days",
+        traffic,
+        None,
+    )?;
+
+    // 3. The account's messages, ordered by the prosecutor and validated by a judge.
+    let mut content = base_request(RequestId::random(rng), &account, 14);
+    content.categories = vec![DataCategory::Content];
+    let validation = ValidationDraft {
+        authority: "Amtsgericht Tiergarten".into(),
+        authority_type: AuthorityType::InvestigatingJudge,
+        reference: "351 Gs 1031/26".into(),
+        statement: "The messages are necessary to identify the intruder; the order is limited to \
+                    one account and two weeks."
+            .into(),
+    };
+    let (content_id, content_outcome) = send(
+        "3-production-content",
+        "production: content, judicially validated",
+        content,
+        Some(validation),
+    )?;
+
+    // 4. Every account of the service: mass surveillance, refused.
+    let mut bulk = base_request(RequestId::random(rng), "*", 7);
+    bulk.categories = vec![DataCategory::Traffic];
+    bulk.issuer.authority_type = AuthorityType::InvestigatingJudge;
+    let (_, bulk_outcome) = send("4-bulk", "production: traffic of account \"*\"", bulk, None)?;
+    if !matches!(bulk_outcome, Outcome::Refuse { .. }) {
+        return Err(format!(
+            "the bulk request was not refused: {}",
+            describe(&bulk_outcome)
+        )
+        .into());
     }
+
+    // 5. Fetch, verify and store the accepted productions' packages.
+    let mut packages = Vec::new();
+    for (id, outcome, what) in [
+        (
+            traffic_id,
+            &traffic_outcome,
+            "fetch + verify traffic package",
+        ),
+        (
+            content_id,
+            &content_outcome,
+            "fetch + verify content package",
+        ),
+    ] {
+        if !matches!(outcome, Outcome::Accept { .. }) {
+            return Err(format!("request {id} was not accepted: {}", describe(outcome)).into());
+        }
+        let t = Instant::now();
+        let (_, package) =
+            runtime.block_on(requester.fetch(&id, Some(node.address), now(), &mut |_, _| {}))?;
+        let package = package.ok_or_else(|| format!("no package was ready for request {id}"))?;
+        steps.push(Step {
+            party: party(de),
+            what: what.to_owned(),
+            outcome: "verified, receipt sent".into(),
+            detail: format!(
+                "{} items, {} bytes of evidence in {} sealed bytes; package {}",
+                package.items,
+                package.length,
+                package.sealed_length,
+                &package.package_id.to_hex()[..16]
+            ),
+            elapsed: t.elapsed(),
+        });
+        packages.push((id, package));
+    }
+
+    // 6. Open the traffic package for the investigation it was asked for…
+    let (_, traffic_package) = &packages[0];
+    let case = requester.record(&traffic_id)?.request.case_id;
+    let out = work.join("opened").join("traffic");
+    let t = Instant::now();
+    let opened = requester.open_package(
+        &traffic_package.path,
+        &DeclaredPurpose {
+            case: case.clone(),
+            purpose: Purpose::Investigation,
+        },
+        &out,
+        now(),
+    )?;
+    steps.push(Step {
+        party: party(de),
+        what: "open traffic package for investigation".into(),
+        outcome: "opened".into(),
+        detail: opened
+            .items
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} ({} bytes)",
+                    i.path.strip_prefix(work).unwrap_or(&i.path).display(),
+                    i.length
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        elapsed: t.elapsed(),
+    });
+
+    // 7. …and try to use it to trace assets instead: refused before decryption, and logged.
+    let t = Instant::now();
+    match requester.open_package(
+        &traffic_package.path,
+        &DeclaredPurpose {
+            case,
+            purpose: Purpose::AssetRecovery,
+        },
+        &work.join("opened").join("other-purpose"),
+        now(),
+    ) {
+        Err(OpenPackageError::PurposeRefused(why)) => steps.push(Step {
+            party: party(de),
+            what: "open the same package for asset recovery".into(),
+            outcome: "REFUSED, logged".into(),
+            detail: why,
+            elapsed: t.elapsed(),
+        }),
+        Ok(_) => return Err("opening for another purpose was not refused".into()),
+        Err(e) => return Err(e.into()),
+    }
+    runtime.block_on(requester.close());
+    Ok(steps)
 }

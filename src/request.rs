@@ -172,7 +172,11 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
             let to = to
                 .clone()
                 .unwrap_or_else(|| prepared.request.requested_party.clone());
-            let sent = runtime()?.block_on(node.send(&prepared, &to, *address, t))?;
+            let sent = runtime()?.block_on(async {
+                let sent = node.send(&prepared, &to, *address, t).await;
+                node.close().await;
+                sent
+            })?;
             println!("request {} sent to {to}", prepared.request.request_id);
             if let Some(e) = &sent.acknowledgement.log_entry {
                 println!(
@@ -193,7 +197,11 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
             let record = if *offline {
                 node.record(id)?
             } else {
-                runtime()?.block_on(node.status(id, *address, now()))?
+                runtime()?.block_on(async {
+                    let record = node.status(id, *address, now()).await;
+                    node.close().await;
+                    record
+                })?
             };
             print_record(&record, now());
             Ok(())
@@ -403,8 +411,13 @@ pub(crate) fn fetch(args: &FetchArgs) -> Result<(), Error> {
         }
         bar.set_position(got);
     };
-    let (record, package) =
-        runtime()?.block_on(node.fetch(&args.id, args.address, now(), &mut progress))?;
+    let (record, package) = runtime()?.block_on(async {
+        let fetched = node
+            .fetch(&args.id, args.address, now(), &mut progress)
+            .await;
+        node.close().await;
+        fetched
+    })?;
     bar.finish_and_clear();
     match package {
         Some(p) => println!(

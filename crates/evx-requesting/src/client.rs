@@ -173,6 +173,16 @@ pub struct Requester {
     audit: AuditLog,
     tls: TlsFiles,
     db: Mutex<rusqlite::Connection>,
+    /// Open connections, one per peer and address, reused by the exchanges that follow.
+    connections: tokio::sync::Mutex<Vec<Peer>>,
+}
+
+/// An open connection to a peer's node.
+struct Peer {
+    party: PartyId,
+    address: Option<std::net::SocketAddr>,
+    endpoint: quinn::Endpoint,
+    connection: quinn::Connection,
 }
 
 impl Requester {
@@ -237,6 +247,7 @@ impl Requester {
             audit,
             tls,
             db: Mutex::new(db),
+            connections: tokio::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -370,6 +381,41 @@ impl Requester {
         Ok((endpoint, conn))
     }
 
+    /// A connection to `party`'s node: the open one if there is one, else a new one.
+    async fn connection(
+        &self,
+        party: &PartyId,
+        address: Option<std::net::SocketAddr>,
+    ) -> Result<quinn::Connection, ClientError> {
+        let mut peers = self.connections.lock().await;
+        peers.retain(|p| p.connection.close_reason().is_none());
+        if let Some(p) = peers
+            .iter()
+            .find(|p| &p.party == party && p.address == address)
+        {
+            return Ok(p.connection.clone());
+        }
+        let (endpoint, connection) = self.connect(party, address).await?;
+        peers.push(Peer {
+            party: party.clone(),
+            address,
+            endpoint,
+            connection: connection.clone(),
+        });
+        Ok(connection)
+    }
+
+    /// Closes the open connections and waits until the peers have been told.
+    pub async fn close(&self) {
+        let peers = std::mem::take(&mut *self.connections.lock().await);
+        for p in &peers {
+            p.connection.close(0u32.into(), b"done");
+        }
+        for p in peers {
+            p.endpoint.wait_idle().await;
+        }
+    }
+
     /// Opens a stream; a refusal of this node's certificate surfaces here in TLS 1.3.
     async fn open_stream(
         conn: &quinn::Connection,
@@ -437,7 +483,7 @@ impl Requester {
         ));
         self.audit.append(&created, vec![("case".into(), salt)])?;
 
-        let (endpoint, conn) = self.connect(to, address).await?;
+        let conn = self.connection(to, address).await?;
         let sent_index = self.audit.append(
             &self.event(
                 "requester",
@@ -518,8 +564,6 @@ impl Requester {
             )
             .map_err(store)?;
         }
-        conn.close(0u32.into(), b"done");
-        endpoint.wait_idle().await;
         Ok(Sent {
             acknowledgement,
             decision,
@@ -724,7 +768,7 @@ impl Requester {
         now: UnixTime,
     ) -> Result<RequestRecord, ClientError> {
         let record = self.record(id)?;
-        let (endpoint, conn) = self.connect(&record.to, address).await?;
+        let conn = self.connection(&record.to, address).await?;
         let (mut send, mut recv) = Self::open_stream(&conn).await?;
         let fetch = Fetch {
             v: 1,
@@ -751,8 +795,6 @@ impl Requester {
                 )));
             }
         }
-        conn.close(0u32.into(), b"done");
-        endpoint.wait_idle().await;
         self.record(id)
     }
 
@@ -769,7 +811,7 @@ impl Requester {
     ) -> Result<(RequestRecord, Option<PackageRecord>), ClientError> {
         let record = self.record(id)?;
         let provider = self.documents_key(&record.to)?;
-        let (endpoint, conn) = self.connect(&record.to, address).await?;
+        let conn = self.connection(&record.to, address).await?;
         let (mut send, mut recv) = Self::open_stream(&conn).await?;
         let fetch = Fetch {
             v: 1,
@@ -800,8 +842,6 @@ impl Requester {
         {
             None => {
                 let _ = send.finish();
-                conn.close(0u32.into(), b"done");
-                endpoint.wait_idle().await;
                 return Ok((self.record(id)?, None));
             }
             Some(Message::PackageOffer(o)) => o,
@@ -828,7 +868,6 @@ impl Requester {
                 )
                 .await;
                 let _ = send.finish();
-                conn.close(0u32.into(), b"package rejected");
                 return Err(e);
             }
         };
@@ -900,8 +939,6 @@ impl Requester {
             }
             Err(e) => return Err(Self::stream_error(&conn, e)),
         }
-        conn.close(0u32.into(), b"done");
-        endpoint.wait_idle().await;
         Ok((self.record(id)?, Some(package)))
     }
 
