@@ -17,12 +17,21 @@ pub(crate) struct Args {
 
 #[derive(Debug, clap::Args)]
 struct Log {
-    /// The node's data directory (it holds `audit.sqlite`).
-    #[arg(long, value_name = "DIR")]
-    data_dir: PathBuf,
+    /// A node's configuration file: its log, checked with the log key the peer registry lists
+    /// for its party. Or give --data-dir and --log-key (e.g. for a log copied elsewhere).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["data_dir", "log_key"])]
+    config: Option<PathBuf>,
+    /// The log's directory (it holds `audit.sqlite`; a node keeps it in `DATA_DIR/audit`).
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "log_key",
+        required_unless_present = "config"
+    )]
+    data_dir: Option<PathBuf>,
     /// The log's public key (`<name>+<id>+<key>`), or a file holding it.
-    #[arg(long, value_name = "VKEY|FILE")]
-    log_key: String,
+    #[arg(long, value_name = "VKEY|FILE", requires = "data_dir")]
+    log_key: Option<String>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -98,7 +107,25 @@ fn shown(s: &str) -> String {
 }
 
 fn open(log: &Log) -> Result<AuditLog, Error> {
-    Ok(AuditLog::open_read_only(&log.data_dir, key(&log.log_key)?)?)
+    if let Some(config) = &log.config {
+        let config = evx_node::pki::NodeConfig::load(config)?;
+        let registry = evx_node::pki::RegistryFile::load(&config.registry)?;
+        let entry = registry.party(&config.party).ok_or_else(|| {
+            format!(
+                "{}: {} is not in the registry, which holds its log key",
+                config.registry.display(),
+                config.party
+            )
+        })?;
+        return Ok(AuditLog::open_read_only(
+            &config.data_dir.join("audit"),
+            key(&entry.log)?,
+        )?);
+    }
+    match (&log.data_dir, &log.log_key) {
+        (Some(dir), Some(k)) => Ok(AuditLog::open_read_only(dir, key(k)?)?),
+        _ => Err("give --config, or --data-dir and --log-key".into()),
+    }
 }
 
 pub(crate) fn run(args: &Args) -> Result<(), Error> {

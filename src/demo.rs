@@ -272,18 +272,9 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
         "  evx request list --config {}",
         deployment.requesting_config.display()
     );
-    let ie_vkey = registry
-        .party(&ie)
-        .map(|p| p.log.clone())
-        .unwrap_or_default();
-    println!(
-        "  evx audit verify --data-dir {} --log-key '{ie_vkey}'",
-        ie_config.data_dir.display()
-    );
-    println!(
-        "  evx audit show --data-dir {} --log-key '{ie_vkey}'",
-        ie_config.data_dir.display()
-    );
+    for config in [&deployment.requesting_config, &deployment.requested_config] {
+        println!("  evx audit show --config {}", config.display());
+    }
     Ok(())
 }
 
