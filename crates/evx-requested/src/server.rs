@@ -117,6 +117,7 @@ impl Desk {
             &config.agreement.display().to_string(),
         )
         .map_err(|e| ServeError::Other(e.to_string()))?;
+        config.create_data_dir()?;
         let audit = AuditLog::open(&config.data_dir.join("audit"), log_key)?;
         let db = rusqlite::Connection::open(config.data_dir.join("requests.sqlite"))
             .map_err(|e| ServeError::Other(format!("request store: {e}")))?;
@@ -301,6 +302,16 @@ impl Desk {
             Outcome::PendingReview { .. } => OutcomeKind::PendingReview,
             Outcome::Postponed { .. } => OutcomeKind::Postponed,
         };
+        // Stored before it is logged: once the decision exists, a status or fetch can always
+        // return it, even if what follows fails.
+        {
+            let db = self.db.lock().map_err(unavailable)?;
+            db.execute(
+                "UPDATE requests SET decision = ?2 WHERE request_id = ?1",
+                params![request.request_id.0.as_slice(), signed_decision.encode()],
+            )
+            .map_err(unavailable)?;
+        }
         self.audit
             .append(
                 &Event {
@@ -320,14 +331,6 @@ impl Desk {
                 vec![],
             )
             .map_err(unavailable)?;
-        {
-            let db = self.db.lock().map_err(unavailable)?;
-            db.execute(
-                "UPDATE requests SET decision = ?2 WHERE request_id = ?1",
-                params![request.request_id.0.as_slice(), signed_decision.encode()],
-            )
-            .map_err(unavailable)?;
-        }
         // Accepted production: collect and seal the evidence now, and keep it for delivery.
         // A failure here does not undo the decision: it is recorded, and the package is absent.
         if let Outcome::Accept { conditions } = &decision.outcome

@@ -209,7 +209,7 @@ impl Requester {
             &config.ca_cert,
             &config.crl,
         )?;
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| key_error(&config.data_dir, e))?;
+        config.create_data_dir()?;
         let audit = AuditLog::open(&config.data_dir.join("audit"), log_key)?;
         let db =
             rusqlite::Connection::open(config.data_dir.join("requests.sqlite")).map_err(store)?;

@@ -156,3 +156,23 @@ pub fn set_dataset(config: &Path, dataset: &Path) -> Result<(), ConfigError> {
     );
     std::fs::write(config, out).map_err(read_error)
 }
+
+impl NodeConfig {
+    /// Creates the node's data directory if it is missing, readable by its owner only: it
+    /// holds case data (requests, decisions, sealed and collected evidence).
+    pub fn create_data_dir(&self) -> Result<(), ConfigError> {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt as _;
+            builder.mode(0o700);
+        }
+        builder
+            .create(&self.data_dir)
+            .map_err(|e| ConfigError::Read {
+                file: self.data_dir.display().to_string(),
+                reason: format!("cannot create the data directory: {e}"),
+            })
+    }
+}
