@@ -176,7 +176,22 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
                 let sent = node.send(&prepared, &to, *address, t).await;
                 node.close().await;
                 sent
-            })?;
+            });
+            let sent = match sent {
+                Err(evx_requesting::client::ClientError::Refused { code, .. })
+                    if code == evx_protocol::frame::ErrorReport::REPLAY =>
+                {
+                    return Err(format!(
+                        "{to} holds request {} already (refused as a replay): `evx request status {}` \
+                         shows its decision; for a new request, change request_id in {}",
+                        prepared.request.request_id,
+                        prepared.request.request_id,
+                        file.display()
+                    )
+                    .into());
+                }
+                other => other?,
+            };
             println!("request {} sent to {to}", prepared.request.request_id);
             if let Some(e) = &sent.acknowledgement.log_entry {
                 println!(

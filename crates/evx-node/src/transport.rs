@@ -220,6 +220,10 @@ impl ConnectError {
                 // unknown 46, unknown_ca 48, access_denied 49, certificate_required 116.
                 matches!(code.checked_sub(0x100), Some(42..=46 | 48 | 49 | 116))
             })
+            // The peer's registry does not list this node's certificate key (evx's own close
+            // code, the error report code UNKNOWN_PARTY).
+            || matches!(e, quinn::ConnectionError::ApplicationClosed(a)
+                if u64::from(a.error_code) == u64::from(evx_protocol::frame::ErrorReport::UNKNOWN_PARTY))
             || text.contains("certificate");
         if auth {
             Self::Authentication(text)

@@ -510,6 +510,12 @@ impl Requester {
             .map_err(|e| Self::stream_error(&conn, e))?;
         let ack = match first {
             Some(Message::Acknowledgement(a)) => a,
+            // A replay means the requested node holds this id already (an earlier attempt got
+            // through and its answer was lost): keep the request, whose decision `status`
+            // fetches. Any other refusal means nothing was taken in.
+            Some(Message::Error(r)) if r.code() == ErrorReport::REPLAY => {
+                return Err(self.refused(to, &r));
+            }
             Some(Message::Error(r)) => {
                 self.forget_unsent(request);
                 return Err(self.refused(to, &r));
