@@ -11,6 +11,7 @@ mod dataset;
 mod demo;
 mod pki;
 mod request;
+mod review;
 mod serve;
 
 /// evx — a secure channel for cross-border requests for electronic evidence.
@@ -47,6 +48,8 @@ enum Command {
     Fetch(request::FetchArgs),
     /// Open a received package for a declared purpose (refused and logged if not allowed).
     Open(request::OpenArgs),
+    /// The requested party's review queue: list, show and decide what the engine may not.
+    Review(review::Args),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::Request(args) => request::run(&args),
         Command::Fetch(args) => request::fetch(&args),
         Command::Open(args) => request::open(&args),
+        Command::Review(args) => review::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

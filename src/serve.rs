@@ -45,6 +45,25 @@ pub(crate) fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             desk.audit().dir().display()
         );
         let (stop, stopping) = tokio::sync::watch::channel(false);
+        let ticker = tokio::spawn(evx_requested::serve::tick_every(
+            desk.clone(),
+            std::time::Duration::from_secs(1),
+            stopping.clone(),
+            |pass| match pass {
+                Ok(r) => {
+                    for (id, outcome) in &r.applied {
+                        println!("review of {id} applied: {outcome}");
+                    }
+                    for (id, why) in &r.rejected {
+                        println!("review of {id} not applied, the request stays pending: {why}");
+                    }
+                    for id in &r.escalated {
+                        println!("review of {id} is OVERDUE: escalated and logged");
+                    }
+                }
+                Err(e) => eprintln!("review pass: {e}"),
+            },
+        ));
         let server = tokio::spawn(evx_requested::serve::run(
             endpoint.clone(),
             desk,
@@ -67,6 +86,7 @@ pub(crate) fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         println!("stopping: no new connections; finishing the exchanges in flight");
         let _ = stop.send(true);
         server.await?;
+        ticker.await?;
         endpoint.close(0u32.into(), b"node shutting down");
         endpoint.wait_idle().await;
         Ok::<(), Box<dyn std::error::Error>>(())

@@ -80,6 +80,9 @@ fn kinds() -> Vec<EventKind> {
             origin: "evx.example/IE/audit".into(),
             proof_digest: d,
         },
+        EventKind::ReviewOverdue {
+            due_at: UnixTime(1_796_000_000),
+        },
     ]
 }
 

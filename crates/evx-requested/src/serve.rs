@@ -351,3 +351,27 @@ async fn deliver(
         }
     }
 }
+
+/// Runs the node's periodic work ([`Desk::tick`]: reviews submitted by reviewers applied,
+/// overdue reviews escalated) every `every`, until `stop`; each pass's report goes to
+/// `report`. A pass that fails is reported and retried on the next.
+pub async fn tick_every(
+    desk: Arc<Desk>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+    report: impl Fn(Result<crate::review::TickReport, String>) + Send + 'static,
+) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            () = stopped(&mut stop) => return,
+        }
+        let desk = desk.clone();
+        let pass = tokio::task::spawn_blocking(move || desk.tick(now()).map_err(|e| e.to_string()))
+            .await
+            .unwrap_or_else(|e| Err(format!("the review pass failed: {e}")));
+        report(pass);
+    }
+}

@@ -119,22 +119,8 @@ impl Desk {
         .map_err(|e| ServeError::Other(e.to_string()))?;
         config.create_data_dir()?;
         let audit = AuditLog::open(&config.data_dir.join("audit"), log_key)?;
-        let db = rusqlite::Connection::open(config.data_dir.join("requests.sqlite"))
+        let db = crate::store::open(&config.data_dir.join("requests.sqlite"))
             .map_err(|e| ServeError::Other(format!("request store: {e}")))?;
-        db.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
-             CREATE TABLE IF NOT EXISTS requests (
-                 request_id  BLOB PRIMARY KEY,
-                 party       TEXT NOT NULL,
-                 received_at INTEGER NOT NULL,
-                 request     BLOB NOT NULL,
-                 decision    BLOB,
-                 package     TEXT,
-                 package_error TEXT,
-                 receipt     BLOB
-             );",
-        )
-        .map_err(|e| ServeError::Other(format!("request store: {e}")))?;
         Ok(Self {
             party: config.party.clone(),
             data_dir: config.data_dir.clone(),
@@ -152,7 +138,7 @@ impl Desk {
         &self.audit
     }
 
-    fn actor(&self, by: &str) -> Actor {
+    pub(crate) fn actor(&self, by: &str) -> Actor {
         Actor {
             party: self.party.clone(),
             by: by.to_owned(),
@@ -294,21 +280,26 @@ impl Desk {
             .decision(now)
             .ok_or_else(|| unavailable(policy::summary(&trace)))?;
         let signed_decision = Signed::sign(&decision, &self.documents).map_err(unavailable)?;
-        let outcome = match &decision.outcome {
-            Outcome::Accept { .. } => OutcomeKind::Accept,
-            Outcome::Partial { .. } => OutcomeKind::Partial,
-            Outcome::Incomplete { .. } => OutcomeKind::Incomplete,
-            Outcome::Refuse { .. } => OutcomeKind::Refuse,
-            Outcome::PendingReview { .. } => OutcomeKind::PendingReview,
-            Outcome::Postponed { .. } => OutcomeKind::Postponed,
-        };
+        let outcome = outcome_kind(&decision.outcome);
         // Stored before it is logged: once the decision exists, a status or fetch can always
         // return it, even if what follows fails.
         {
             let db = self.db.lock().map_err(unavailable)?;
+            let pending = matches!(decision.outcome, Outcome::PendingReview { .. });
+            let review_due = match &decision.outcome {
+                Outcome::PendingReview { due_at, .. } => Some(due_at.0 as i64),
+                _ => None,
+            };
             db.execute(
-                "UPDATE requests SET decision = ?2 WHERE request_id = ?1",
-                params![request.request_id.0.as_slice(), signed_decision.encode()],
+                "UPDATE requests SET decision = ?2, trace = ?3, pending_review = ?4, review_due = ?5 \
+                 WHERE request_id = ?1",
+                params![
+                    request.request_id.0.as_slice(),
+                    signed_decision.encode(),
+                    trace.encode(),
+                    i64::from(pending),
+                    review_due
+                ],
             )
             .map_err(unavailable)?;
         }
@@ -332,23 +323,60 @@ impl Desk {
             )
             .map_err(unavailable)?;
         // Accepted production: collect and seal the evidence now, and keep it for delivery.
-        // A failure here does not undo the decision: it is recorded, and the package is absent.
-        if let Outcome::Accept { conditions } = &decision.outcome
-            && request.request_type != evx_protocol::document::RequestType::Preservation
-            && self.dataset.is_some()
-        {
-            let (package, error) = match self.seal(request, conditions, now) {
-                Ok(path) => (Some(path.display().to_string()), None),
-                Err(e) => (None, Some(e)),
-            };
-            let db = self.db.lock().map_err(unavailable)?;
-            db.execute(
-                "UPDATE requests SET package = ?2, package_error = ?3 WHERE request_id = ?1",
-                params![request.request_id.0.as_slice(), package, error],
-            )
-            .map_err(unavailable)?;
+        if let Outcome::Accept { conditions } = &decision.outcome {
+            self.store_package(request, conditions, now)?;
         }
         Ok((ack, signed_decision))
+    }
+
+    /// For a released production (not a preservation) and a configured dataset: collects and
+    /// seals the evidence and records the package with the request. A failure here does not
+    /// undo the decision: it is recorded, and the package is absent.
+    pub(crate) fn store_package(
+        &self,
+        request: &EvidenceRequest,
+        conditions: &evx_protocol::purpose::Conditions,
+        now: UnixTime,
+    ) -> Result<(), Refusal> {
+        if request.request_type == evx_protocol::document::RequestType::Preservation
+            || self.dataset.is_none()
+        {
+            return Ok(());
+        }
+        let (package, error) = match self.seal(request, conditions, now) {
+            Ok(path) => (Some(path.display().to_string()), None),
+            Err(e) => (None, Some(e)),
+        };
+        let db = self.db.lock().map_err(unavailable)?;
+        db.execute(
+            "UPDATE requests SET package = ?2, package_error = ?3 WHERE request_id = ?1",
+            params![request.request_id.0.as_slice(), package, error],
+        )
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// The request store.
+    pub(crate) fn db(&self) -> &Mutex<rusqlite::Connection> {
+        &self.db
+    }
+
+    /// The peer registry.
+    pub fn registry(&self) -> &RegistryFile {
+        &self.registry
+    }
+
+    /// The agreement in force.
+    pub fn agreement(&self) -> &Agreement {
+        &self.agreement
+    }
+
+    /// Signs a decision with the node's document key.
+    pub(crate) fn sign(
+        &self,
+        decision: &Decision,
+    ) -> Result<Signed<Decision>, evx_protocol::document::DocumentError> {
+        Signed::sign(decision, &self.documents)
     }
 
     /// Collects what an accepted request covers and seals it to the requesting party; returns
@@ -631,5 +659,17 @@ impl Desk {
             )
             .map_err(unavailable)?;
         Ok(())
+    }
+}
+
+/// The audit log's outcome kind for a decision.
+pub(crate) fn outcome_kind(outcome: &Outcome) -> OutcomeKind {
+    match outcome {
+        Outcome::Accept { .. } => OutcomeKind::Accept,
+        Outcome::Partial { .. } => OutcomeKind::Partial,
+        Outcome::Incomplete { .. } => OutcomeKind::Incomplete,
+        Outcome::Refuse { .. } => OutcomeKind::Refuse,
+        Outcome::PendingReview { .. } => OutcomeKind::PendingReview,
+        Outcome::Postponed { .. } => OutcomeKind::Postponed,
     }
 }

@@ -186,6 +186,11 @@ pub enum EventKind {
         /// SHA-256 of the conflict proof as stored.
         proof_digest: [u8; 32],
     },
+    /// A review was not decided by its due date: escalated (nothing is released).
+    ReviewOverdue {
+        /// When it was due.
+        due_at: UnixTime,
+    },
 }
 
 impl EventKind {
@@ -214,6 +219,7 @@ impl EventKind {
             Self::AgreementChange { .. } => "agreement_change",
             Self::CheckpointCosigned { .. } => "checkpoint_cosigned",
             Self::ConflictDetected { .. } => "conflict_detected",
+            Self::ReviewOverdue { .. } => "review_overdue",
         }
     }
 }

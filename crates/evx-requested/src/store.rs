@@ -1,0 +1,55 @@
+//! The requested node's request store: one SQLite table, one row per request received.
+//!
+//! Both the running node and the operator's commands (`evx review`) open it, so it runs in WAL
+//! mode with a busy timeout: a reviewer's decision is written while the node serves, and the
+//! node applies it. Only the node writes the audit log.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+/// Columns added after the first release, with their types: added to an older store when it
+/// is opened, so that nothing recorded is lost by an upgrade.
+const LATER_COLUMNS: &[(&str, &str)] = &[
+    ("receipt", "BLOB"),
+    // The policy engine's trace, for review and for finalising a reviewed decision.
+    ("trace", "BLOB"),
+    // 1 while the request waits for a reviewer.
+    ("pending_review", "INTEGER NOT NULL DEFAULT 0"),
+    // When the reviewer must decide.
+    ("review_due", "INTEGER"),
+    // When the overdue review was escalated (logged once).
+    ("escalated_at", "INTEGER"),
+    // A signed review decision submitted by a reviewer, not yet applied by the node.
+    ("review_submitted", "BLOB"),
+    // The signed review decision the final decision cites.
+    ("review", "BLOB"),
+];
+
+/// Opens (creating if needed) the store in `path`.
+pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let db = Connection::open(path)?;
+    db.busy_timeout(std::time::Duration::from_secs(10))?;
+    db.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+         CREATE TABLE IF NOT EXISTS requests (
+             request_id  BLOB PRIMARY KEY,
+             party       TEXT NOT NULL,
+             received_at INTEGER NOT NULL,
+             request     BLOB NOT NULL,
+             decision    BLOB,
+             package     TEXT,
+             package_error TEXT
+         );",
+    )?;
+    let present: Vec<String> = db
+        .prepare("SELECT name FROM pragma_table_info('requests')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for (name, ty) in LATER_COLUMNS {
+        if !present.iter().any(|p| p == name) {
+            db.execute_batch(&format!("ALTER TABLE requests ADD COLUMN {name} {ty};"))?;
+        }
+    }
+    Ok(db)
+}

@@ -1,0 +1,326 @@
+//! The requested party's case workflow with two nodes in one process: the review queue
+//! (approve and refuse end to end, overdue escalation with a test clock, a review that cannot
+//! release what a safeguard refused).
+
+mod common;
+
+use common::*;
+use evx_protocol::document::{ProtectedStatus, RefusalGround, ReviewVerdict};
+use evx_protocol::policy::Verdict;
+use evx_requested::review::{ReviewQueue, ReviewQueueError};
+
+fn reviewer(net: &Net) -> SigningKey {
+    KeyFile::parse(
+        &std::fs::read_to_string(net.dir.join(format!("reviewers/{}-reviewer.key", ie_id())))
+            .unwrap(),
+    )
+    .unwrap()
+    .signing_key()
+    .unwrap()
+}
+
+/// A validated production order about a journalist's account: the engine sends it to review.
+async fn send_press_request(net: &Net, de: &Requester, id: u8) -> RequestId {
+    let mut r = request(id);
+    r.protected_status = vec![ProtectedStatus::Press];
+    let prepared = net.validated(de, r);
+    let sent = de
+        .send(&prepared, &ie_id(), Some(net.addr()), UnixTime(now()))
+        .await
+        .unwrap();
+    assert!(
+        matches!(sent.decision.outcome, Outcome::PendingReview { .. }),
+        "{:?}",
+        sent.decision.outcome
+    );
+    prepared.request.request_id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewer_approves_and_the_evidence_is_delivered() {
+    let net = Net::new("review-approve").await;
+    let de = net.requester();
+    let id = send_press_request(&net, &de, 1).await;
+
+    let queue = ReviewQueue::open(&net.ie).unwrap();
+    let t = UnixTime(now());
+    let listed = queue.list(t).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].request_id, id);
+    assert!(!listed[0].submitted);
+    assert!(
+        listed[0].proposal.contains("press"),
+        "{}",
+        listed[0].proposal
+    );
+    let case = queue.case(&id).unwrap();
+    assert!(
+        case.trace
+            .results
+            .iter()
+            .any(|r| r.verdict == Verdict::NeedsReview)
+    );
+
+    // Nothing to fetch while the review is pending.
+    let (record, package) = de
+        .fetch(&id, Some(net.addr()), t, &mut |_, _| {})
+        .await
+        .unwrap();
+    assert!(package.is_none());
+    assert!(matches!(
+        record.decision.unwrap().outcome,
+        Outcome::PendingReview { .. }
+    ));
+
+    let (_, will) = queue
+        .submit(
+            &id,
+            ReviewVerdict::Approve,
+            Vec::new(),
+            "Sources are not at stake: the account is the intruder's, not the journalist's work account.".into(),
+            &reviewer(&net),
+            t,
+        )
+        .unwrap();
+    assert!(matches!(will.outcome, Outcome::Accept { .. }));
+    assert!(queue.list(t).unwrap()[0].submitted);
+
+    // The node's next pass applies it (the test drives the pass with its own clock).
+    let report = net.desk().tick(t).unwrap();
+    assert_eq!(report.applied.len(), 1, "{report:?}");
+    assert!(report.rejected.is_empty());
+    assert!(queue.list(t).unwrap().is_empty());
+    assert!(!queue.is_pending(&id).unwrap());
+
+    // The requesting party sees the final decision and receives the evidence.
+    let (record, package) = de
+        .fetch(&id, Some(net.addr()), t, &mut |_, _| {})
+        .await
+        .unwrap();
+    let decision = record.decision.unwrap();
+    assert!(matches!(decision.outcome, Outcome::Accept { .. }));
+    assert!(
+        decision.review_digest.is_some(),
+        "the final decision cites the review"
+    );
+    assert!(package.is_some());
+    let server_kinds = kinds(net.desk().audit(), &id);
+    assert_eq!(
+        server_kinds,
+        [
+            "request_received",
+            "decision",
+            "review_decision",
+            "decision",
+            "package_sealed",
+            "package_delivered",
+            "receipt_received"
+        ]
+    );
+    // The requesting node logged both decisions it received.
+    assert_eq!(
+        kinds(de.audit(), &id)
+            .iter()
+            .filter(|k| **k == "decision")
+            .count(),
+        2
+    );
+    net.desk().audit().verify().unwrap();
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewer_refuses_with_grounds_and_nothing_is_released() {
+    let net = Net::new("review-refuse").await;
+    let de = net.requester();
+    let id = send_press_request(&net, &de, 2).await;
+    let queue = ReviewQueue::open(&net.ie).unwrap();
+    let t = UnixTime(now());
+
+    // A refusal needs grounds: none given and none proposed (the engine asked for review, it
+    // did not propose a refusal) is refused on the spot, and nothing is left for the node.
+    let e = queue
+        .submit(
+            &id,
+            ReviewVerdict::Refuse,
+            Vec::new(),
+            String::new(),
+            &reviewer(&net),
+            t,
+        )
+        .unwrap_err();
+    assert!(matches!(e, ReviewQueueError::Rejected(_)), "{e}");
+    assert!(!queue.list(t).unwrap()[0].submitted);
+
+    // A key that is not a reviewer's cannot decide.
+    let e = queue
+        .submit(
+            &id,
+            ReviewVerdict::Approve,
+            Vec::new(),
+            String::new(),
+            &net.judge,
+            t,
+        )
+        .unwrap_err();
+    assert!(matches!(e, ReviewQueueError::NotAReviewer(_)), "{e}");
+
+    let ground = RefusalGround {
+        code: "press-freedom".into(),
+        legal_source: "Reg. (EU) 2023/1543 Art. 12(1)(a)".into(),
+        explanation: "The request would disclose a journalist's sources.".into(),
+    };
+    queue
+        .submit(
+            &id,
+            ReviewVerdict::Refuse,
+            vec![ground.clone()],
+            "Refused after hearing the legal unit.".into(),
+            &reviewer(&net),
+            t,
+        )
+        .unwrap();
+    let report = net.desk().tick(t).unwrap();
+    assert_eq!(report.applied.len(), 1);
+
+    let record = de.status(&id, Some(net.addr()), t).await.unwrap();
+    match record.decision.unwrap().outcome {
+        Outcome::Refuse { grounds } => assert_eq!(grounds, vec![ground]),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(net.desk().package(&id).unwrap().is_none());
+    let (_, package) = de
+        .fetch(&id, Some(net.addr()), t, &mut |_, _| {})
+        .await
+        .unwrap();
+    assert!(package.is_none());
+    // A second review of a decided request is refused.
+    let e = queue
+        .submit(
+            &id,
+            ReviewVerdict::Approve,
+            Vec::new(),
+            String::new(),
+            &reviewer(&net),
+            t,
+        )
+        .unwrap_err();
+    assert!(matches!(e, ReviewQueueError::NotPending(_)), "{e}");
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overdue_review_is_escalated_once_and_releases_nothing() {
+    let net = Net::new("review-overdue").await;
+    let de = net.requester();
+    let late = send_press_request(&net, &de, 3).await;
+    let queue = ReviewQueue::open(&net.ie).unwrap();
+    let t = UnixTime(now());
+    let due = queue.list(t).unwrap()[0]
+        .due_at
+        .expect("a review has a due date");
+
+    // Before the due date: nothing happens.
+    let report = net.desk().tick(UnixTime(due.0 - 1)).unwrap();
+    assert!(report.escalated.is_empty());
+
+    // A second request arrives an hour later (taken in by the desk with its own clock); the
+    // overdue one is listed first once past its due date.
+    let mut r = request(4);
+    r.protected_status = vec![ProtectedStatus::Press];
+    let prepared = net.validated(&de, r);
+    let fresh = prepared.request.request_id;
+    net.desk()
+        .receive(
+            &de_id(),
+            &prepared.signed,
+            &prepared.validations,
+            UnixTime(now() + 3600),
+        )
+        .unwrap();
+    let after = UnixTime(due.0 + 1);
+    let report = net.desk().tick(after).unwrap();
+    assert_eq!(report.escalated, vec![late]);
+    let listed = queue.list(after).unwrap();
+    assert_eq!(listed[0].request_id, late);
+    assert!(listed[0].overdue(after));
+    assert_eq!(listed[0].escalated_at, Some(after));
+    assert_eq!(listed[1].request_id, fresh);
+
+    // Logged once, however often the node passes; nothing released.
+    assert!(
+        net.desk()
+            .tick(UnixTime(after.0 + 60))
+            .unwrap()
+            .escalated
+            .is_empty()
+    );
+    let overdue: Vec<_> = kinds(net.desk().audit(), &late)
+        .into_iter()
+        .filter(|k| *k == "review_overdue")
+        .collect();
+    assert_eq!(overdue.len(), 1);
+    assert!(net.desk().package(&late).unwrap().is_none());
+    let record = de.status(&late, Some(net.addr()), t).await.unwrap();
+    assert!(matches!(
+        record.decision.unwrap().outcome,
+        Outcome::PendingReview { .. }
+    ));
+    net.desk().audit().verify().unwrap();
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_review_cannot_release_what_a_safeguard_refused() {
+    let net = Net::new("review-mandatory").await;
+    let de = net.requester();
+    // Traffic data ordered by a prosecutor without a judge's validation: the issuer rule
+    // fails, a mandatory safeguard — the engine proposes a refusal.
+    let mut r = request(5);
+    r.categories = vec![DataCategory::Traffic];
+    let prepared = de.prepare(r, Vec::new()).unwrap();
+    let sent = de
+        .send(&prepared, &ie_id(), Some(net.addr()), UnixTime(now()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        sent.decision.outcome,
+        Outcome::PendingReview { .. }
+    ));
+    let id = prepared.request.request_id;
+    let queue = ReviewQueue::open(&net.ie).unwrap();
+    let t = UnixTime(now());
+    assert!(
+        queue.list(t).unwrap()[0]
+            .proposal
+            .starts_with("proposed refusal")
+    );
+    let e = queue
+        .submit(
+            &id,
+            ReviewVerdict::Approve,
+            Vec::new(),
+            String::new(),
+            &reviewer(&net),
+            t,
+        )
+        .unwrap_err();
+    assert!(matches!(e, ReviewQueueError::Rejected(_)), "{e}");
+    // Confirming the proposed refusal without grounds of one's own takes the engine's.
+    let (_, will) = queue
+        .submit(
+            &id,
+            ReviewVerdict::Refuse,
+            Vec::new(),
+            String::new(),
+            &reviewer(&net),
+            t,
+        )
+        .unwrap();
+    match will.outcome {
+        Outcome::Refuse { grounds } => assert!(!grounds.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(net.desk().tick(t).unwrap().applied.len(), 1);
+    net.shutdown().await;
+}
