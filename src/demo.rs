@@ -4,8 +4,9 @@
 //! dataset in a fresh work directory, starts the requested party's node as a separate process
 //! (`evx serve`) on a free loopback port, and plays the requesting party: a preservation
 //! request, a production of one account's traffic data for a week, a content request with a
-//! judge's validation, a bulk request that is refused; it fetches, verifies and opens the
-//! evidence for its purpose and is refused opening it for another. It stops the node, verifies
+//! judge's validation, a bulk request that is refused, a request about a journalist that the
+//! provider's reviewer refuses; it fetches, verifies and opens the evidence for its purpose and
+//! is refused opening it for another. It stops the node, verifies
 //! both audit logs and prints a timeline. Nothing is left running; the work directory stays
 //! for inspection with the ordinary commands, which the demo prints.
 
@@ -18,13 +19,15 @@ use evx_node::audit::AuditLog;
 use evx_node::pki::{self, NodeConfig, RegistryFile};
 use evx_protocol::audit::Event;
 use evx_protocol::document::{
-    AuthorityType, DataCategory, EvidenceRequest, Outcome, RequestType, Selector, TimeRange,
+    AuthorityType, DataCategory, EvidenceRequest, Outcome, ProtectedStatus, RefusalGround,
+    RequestType, ReviewVerdict, Selector, TimeRange,
 };
 use evx_protocol::ids::{PartyId, RequestId, UnixTime};
 use evx_protocol::note::NoteVerifier;
 use evx_protocol::policy::Verdict;
 use evx_protocol::purpose::{DeclaredPurpose, Purpose};
 use evx_protocol::sample;
+use evx_requested::review::ReviewQueue;
 use evx_requesting::client::Requester;
 use evx_requesting::open::OpenPackageError;
 use evx_requesting::request_file::{self, ValidationDraft};
@@ -439,7 +442,79 @@ fn scenario(
         .into());
     }
 
-    // 5. Fetch, verify and store the accepted productions' packages.
+    // 5. A journalist's account: the engine may not decide; a reviewer of the provider does.
+    let mut press = base_request(
+        RequestId::random(rng),
+        &evx_requested::dataset::account_name(1),
+        7,
+    );
+    press.categories = vec![DataCategory::Traffic];
+    press.issuer.authority = "Amtsgericht Tiergarten (Ermittlungsrichter)".into();
+    press.issuer.authority_type = AuthorityType::InvestigatingJudge;
+    press.protected_status = vec![ProtectedStatus::Press];
+    let (press_id, press_outcome) = send(
+        "5-journalist",
+        "production: traffic of a journalist",
+        press,
+        None,
+    )?;
+    if !matches!(press_outcome, Outcome::PendingReview { .. }) {
+        return Err(format!(
+            "the request about a journalist did not go to review: {}",
+            describe(&press_outcome)
+        )
+        .into());
+    }
+    let t = Instant::now();
+    let queue = ReviewQueue::open(&NodeConfig::load(&deployment.requested_config)?)?;
+    let reviewer_key = crate::request::load_signing_key(
+        &deployment.dir.join(format!("reviewers/{ie}-reviewer.key")),
+    )?;
+    let ground = RefusalGround {
+        code: "press-freedom".into(),
+        legal_source: "Reg. (EU) 2023/1543 Art. 12(1)(a)".into(),
+        explanation: "the data would disclose a journalist's sources".into(),
+    };
+    queue.submit(
+        &press_id,
+        ReviewVerdict::Refuse,
+        vec![ground],
+        "Refused: protected sources; the issuing authority may ask again with a narrower order."
+            .into(),
+        &reviewer_key,
+        now(),
+    )?;
+    // The node applies it on its next pass (each second); the requesting party then sees it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let final_outcome = loop {
+        let record = runtime.block_on(requester.status(&press_id, Some(node.address), now()))?;
+        match record.decision.map(|d| d.outcome) {
+            Some(Outcome::PendingReview { .. }) | None if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Some(outcome) => break outcome,
+            None => return Err("the reviewed request has no decision".into()),
+        }
+    };
+    if !matches!(final_outcome, Outcome::Refuse { .. }) {
+        return Err(format!(
+            "the reviewer's refusal did not arrive: {}",
+            describe(&final_outcome)
+        )
+        .into());
+    }
+    steps.push(Step {
+        party: party(ie),
+        what: "reviewer decides the journalist request".into(),
+        outcome: "REFUSED by reviewer".into(),
+        detail: format!(
+            "signed review decision applied by the node, received by {de}: {}",
+            describe(&final_outcome)
+        ),
+        elapsed: t.elapsed(),
+    });
+
+    // 6. Fetch, verify and store the accepted productions' packages.
     let mut packages = Vec::new();
     for (id, outcome, what) in [
         (
@@ -476,7 +551,7 @@ fn scenario(
         packages.push((id, package));
     }
 
-    // 6. Open the traffic package for the investigation it was asked for…
+    // 7. Open the traffic package for the investigation it was asked for…
     let (_, traffic_package) = &packages[0];
     let case = requester.record(&traffic_id)?.request.case_id;
     let out = work.join("opened").join("traffic");
@@ -509,7 +584,7 @@ fn scenario(
         elapsed: t.elapsed(),
     });
 
-    // 7. …and try to use it to trace assets instead: refused before decryption, and logged.
+    // 8. …and try to use it to trace assets instead: refused before decryption, and logged.
     let t = Instant::now();
     match requester.open_package(
         &traffic_package.path,

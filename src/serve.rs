@@ -47,7 +47,8 @@ pub(crate) fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let ticker = tokio::spawn(evx_requested::serve::tick_every(
             desk.clone(),
-            std::time::Duration::from_secs(1),
+            // Reviews decided at a reviewer's desk take effect within a quarter second.
+            std::time::Duration::from_millis(250),
             stopping.clone(),
             |pass| match pass {
                 Ok(r) => {

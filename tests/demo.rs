@@ -23,12 +23,14 @@ fn the_demo_runs_to_the_end_and_leaves_no_process() {
         .skip(2)
         .take_while(|l| !l.is_empty())
         .collect();
-    assert_eq!(timeline.len(), 8, "{stdout}");
+    assert_eq!(timeline.len(), 10, "{stdout}");
     for (line, outcome) in timeline.iter().zip([
         "accepted",
         "accepted",
         "accepted",
         "REFUSED: bulk-selector",
+        "pending review",
+        "REFUSED by reviewer",
         "verified, receipt sent",
         "verified, receipt sent",
         "opened",
@@ -43,6 +45,7 @@ fn the_demo_runs_to_the_end_and_leaves_no_process() {
     );
     assert!(stdout.contains("open_refused ×1"), "{stdout}");
     assert!(stdout.contains("receipt_received ×2"), "{stdout}");
+    assert!(stdout.contains("review_decision ×1"), "{stdout}");
 
     // The node's process has exited.
     let pid: u32 = stdout

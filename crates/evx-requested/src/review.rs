@@ -6,7 +6,7 @@
 //! request, the rule trace with its legal sources and the parties' profiles, and signs a
 //! [`ReviewDecision`] bound to that exact trace. `evx review decide` checks it on the spot —
 //! the same [`policy::finalize`] the node applies — and leaves it in the request store; the
-//! running node picks it up within a second, signs the final decision that cites it, logs both,
+//! running node picks it up within a quarter second, signs the final decision that cites it, logs both,
 //! and, if evidence is released, collects and seals it. The requesting party receives the final
 //! decision on its next status or fetch.
 //!
