@@ -58,6 +58,8 @@ fn main() {
         tree_size: 8,
         root: [7; 32],
         path: vec![[1; 32], [2; 32], [3; 32]],
+        entry: vec![1, 2, 3],
+        checkpoint: "evx.example/IE/audit\n8\nBwcH\n\n— evx.example/IE/audit AAAA\n".into(),
     };
 
     let request = sample::production_request(id);

@@ -11,3 +11,4 @@ pub mod audit;
 pub mod pki;
 pub mod transport;
 pub mod wire;
+pub mod witnessing;

@@ -21,6 +21,7 @@ use crate::document::{
     Acknowledgement, Decision, Document, DocumentError, ENVELOPE, EvidenceRequest, Extension,
     JudicialValidation, PreservationConfirmation, Receipt, Signed, Withdrawal,
 };
+use crate::witnessing::{Cosigned, WitnessRequest};
 
 /// The protocol version this build speaks.
 pub const VERSION: u8 = 1;
@@ -105,13 +106,17 @@ pub enum MessageKind {
     Fetch = 0x09,
     /// A [`PackageOffer`]: the sealed package's raw bytes follow on the stream.
     PackageOffer = 0x0a,
+    /// A [`WitnessRequest`]: cosign this checkpoint.
+    WitnessRequest = 0x0b,
+    /// A [`Cosigned`] checkpoint, the witness's answer.
+    Cosigned = 0x0c,
     /// An [`ErrorReport`]: why the peer refused the last message on this stream.
     Error = 0x7f,
 }
 
 impl MessageKind {
     /// Every kind.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 13] = [
         Self::Request,
         Self::Acknowledgement,
         Self::Decision,
@@ -122,6 +127,8 @@ impl MessageKind {
         Self::Validation,
         Self::Fetch,
         Self::PackageOffer,
+        Self::WitnessRequest,
+        Self::Cosigned,
         Self::Error,
     ];
 
@@ -143,6 +150,7 @@ impl MessageKind {
             Self::Validation => ENVELOPE + JudicialValidation::MAX_SIZE,
             Self::Fetch => Fetch::MAX_SIZE,
             Self::PackageOffer => PackageOffer::MAX_SIZE,
+            Self::WitnessRequest | Self::Cosigned => crate::witnessing::MAX_MESSAGE,
             Self::Error => ErrorReport::MAX_SIZE,
         }
     }
@@ -328,6 +336,9 @@ impl ErrorReport {
     pub const UNAVAILABLE: u16 = 10;
     /// No request with that id from the asking party is known here.
     pub const NOT_FOUND: u16 = 11;
+    /// The peer's audit log conflicts with what this node has cosigned (a fork): exchanges
+    /// with it are stopped until the conflict is resolved by people.
+    pub const CONFLICT: u16 = 12;
 
     /// Builds the report a peer sends back for a frame it could not accept.
     pub fn for_frame_error(e: &FrameError) -> Self {
@@ -372,6 +383,10 @@ pub enum Message {
     Fetch(Fetch),
     /// A package offer (the package's bytes follow the frame).
     PackageOffer(PackageOffer),
+    /// A witness request.
+    WitnessRequest(WitnessRequest),
+    /// A cosigned checkpoint.
+    Cosigned(Cosigned),
     /// An error report.
     Error(ErrorReport),
 }
@@ -410,6 +425,22 @@ impl Message {
                     }
                 })?)
             }
+            MessageKind::WitnessRequest => {
+                Self::WitnessRequest(WitnessRequest::decode(&frame.body).map_err(|source| {
+                    FrameError::Body {
+                        kind: frame.kind,
+                        source,
+                    }
+                })?)
+            }
+            MessageKind::Cosigned => {
+                Self::Cosigned(Cosigned::decode(&frame.body).map_err(|source| {
+                    FrameError::Body {
+                        kind: frame.kind,
+                        source,
+                    }
+                })?)
+            }
             MessageKind::Error => Self::Error(
                 canonical::decode("error report", &frame.body).map_err(FrameError::ErrorReport)?,
             ),
@@ -431,6 +462,8 @@ impl Message {
             Self::Validation(s) => (MessageKind::Validation, s.encode()),
             Self::Fetch(f) => (MessageKind::Fetch, f.encode()),
             Self::PackageOffer(o) => (MessageKind::PackageOffer, o.encode()),
+            Self::WitnessRequest(w) => (MessageKind::WitnessRequest, w.encode()),
+            Self::Cosigned(c) => (MessageKind::Cosigned, c.encode()),
             Self::Error(r) => (MessageKind::Error, canonical::encode(r)),
         };
         Frame { kind, body }

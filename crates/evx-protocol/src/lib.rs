@@ -96,5 +96,6 @@ pub mod package;
 pub mod policy;
 pub mod purpose;
 pub mod sample;
+pub mod witnessing;
 
 pub use rand_core;

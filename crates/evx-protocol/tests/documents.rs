@@ -43,6 +43,9 @@ fn every_message() -> Vec<Message> {
                         tree_size: 42,
                         root: [9; 32],
                         path: vec![[1; 32], [2; 32]],
+                        entry: vec![1, 2, 3],
+                        checkpoint: "evx.example/IE/audit\n42\nCQkJ\n\n— evx.example/IE/audit AAAA\n"
+                            .into(),
                     }),
                 },
                 &k,
@@ -189,6 +192,17 @@ fn every_message() -> Vec<Message> {
             request_id: rid(1),
             package_id: PackageId([7; 32]),
             length: 1 << 30,
+        }),
+        Message::WitnessRequest(evx_protocol::witnessing::WitnessRequest {
+            v: 1,
+            checkpoint: "evx.example/IE/audit\n42\nCQkJ\n".into(),
+            old_size: 40,
+            proof: vec![[4; 32], [5; 32]],
+        }),
+        Message::Cosigned(evx_protocol::witnessing::Cosigned {
+            v: 1,
+            note: None,
+            cosigned_size: 40,
         }),
     ]
 }
@@ -409,7 +423,11 @@ proptest! {
                     Message::Withdrawal(s) => s.verify(&vk).is_ok(),
                     Message::Receipt(s) => s.verify(&vk).is_ok(),
                     Message::Validation(s) => s.verify(&vk).is_ok(),
-                    Message::Fetch(_) | Message::PackageOffer(_) | Message::Error(_) => false,
+                    Message::Fetch(_)
+                    | Message::PackageOffer(_)
+                    | Message::WitnessRequest(_)
+                    | Message::Cosigned(_)
+                    | Message::Error(_) => false,
                 };
                 prop_assert!(!verified, "a mutated frame verified: byte {} ^ {:#x}", i, mask);
             }

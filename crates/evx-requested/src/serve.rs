@@ -3,8 +3,10 @@
 //! A request stream carries one `Request` frame and any `Validation` frames for it; the node
 //! answers with the `Acknowledgement` and the `Decision`, or with one `Error` report. A fetch
 //! stream carries a `Fetch`; the node answers with the `Decision`, then the sealed package
-//! (a `PackageOffer` and its raw bytes) and waits for the signed `Receipt` (see
-//! `docs/protocol.md` §3.0). A malformed stream gets its error report and the connection
+//! (a `PackageOffer` and its raw bytes) and waits for the signed `Receipt`. A witnessing stream
+//! begins with a `WitnessRequest`: the node cosigns the peer's checkpoint and offers its own
+//! (see `docs/protocol.md` §3.0). A party whose log conflicts with what this node cosigned is
+//! answered `CONFLICT` on every stream. A malformed stream gets its error report and the connection
 //! carries on; a connection whose certificate key is not in the registry is closed.
 //!
 //! Stopping (the `stop` signal) refuses new connections and new streams, lets the streams in
@@ -152,7 +154,29 @@ async fn stream(
         )
         .await;
     }
+    // A party whose log conflicts with what this node cosigned gets nothing but that answer.
+    if let Err(refusal) = desk.check_peer(&party) {
+        return answer(&mut send, Message::Error(refusal.report())).await;
+    }
     match first {
+        Some(Message::WitnessRequest(offer)) => {
+            let Some(peer) = desk.registry().peer_keys(&party) else {
+                return answer(
+                    &mut send,
+                    report(ErrorReport::UNKNOWN_PARTY, "no usable log keys registered"),
+                )
+                .await;
+            };
+            let _ = evx_node::witnessing::respond(
+                &desk.witnessing(),
+                &peer,
+                offer,
+                &mut send,
+                &mut recv,
+                now().0,
+            )
+            .await;
+        }
         Some(Message::Request(request)) => {
             let validations =
                 match tokio::time::timeout(READ_DEADLINE, validations(&mut recv)).await {

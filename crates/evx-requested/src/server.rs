@@ -16,13 +16,11 @@ use evx_node::pki::{NodeConfig, RegistryFile};
 use evx_protocol::audit::{Actor, Commitment, Event, EventKind, OutcomeKind, Salt};
 use evx_protocol::crypto::{KeyFile, SigningKey};
 use evx_protocol::document::{
-    Acknowledgement, Decision, EvidenceRequest, JudicialValidation, LogEntryRef, Outcome, Receipt,
-    Signed,
+    Acknowledgement, Decision, EvidenceRequest, JudicialValidation, Outcome, Receipt, Signed,
 };
 use evx_protocol::frame::ErrorReport;
 use evx_protocol::ids::{PackageId, PartyId, RequestId, UnixTime};
 use evx_protocol::note::NoteSigner;
-use evx_protocol::note::checkpoint::Checkpoint;
 use evx_protocol::policy::{self, Agreement, Channel, Intake};
 use evx_protocol::rand_core::{Rng as _, UnwrapErr};
 use rusqlite::{OptionalExtension, params};
@@ -51,6 +49,9 @@ pub enum Refusal {
     /// A receipt that does not match what was delivered.
     #[error("{0}")]
     BadReceipt(String),
+    /// The party's log conflicts with what this node cosigned.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl Refusal {
@@ -63,6 +64,7 @@ impl Refusal {
             Self::Unavailable(_) => ErrorReport::UNAVAILABLE,
             Self::NotFound(_) => ErrorReport::NOT_FOUND,
             Self::BadReceipt(_) => ErrorReport::UNEXPECTED_MESSAGE,
+            Self::Conflict(_) => ErrorReport::CONFLICT,
         };
         ErrorReport::new(code, &self.to_string())
     }
@@ -92,6 +94,7 @@ pub struct Desk {
     data_dir: std::path::PathBuf,
     dataset: Option<std::path::PathBuf>,
     documents: SigningKey,
+    witness: NoteSigner,
     registry: RegistryFile,
     agreement: Agreement,
     audit: AuditLog,
@@ -111,6 +114,8 @@ impl Desk {
             .map_err(|e| ServeError::Other(format!("{}: {e}", config.keys.documents.display())))?;
         let log_key = NoteSigner::parse(read(&config.keys.log)?.trim())
             .map_err(|e| ServeError::Other(format!("{}: {e}", config.keys.log.display())))?;
+        let witness = NoteSigner::parse(read(&config.keys.witness)?.trim())
+            .map_err(|e| ServeError::Other(format!("{}: {e}", config.keys.witness.display())))?;
         let registry = RegistryFile::load(&config.registry)?;
         let agreement = Agreement::from_toml(
             &read(&config.agreement)?,
@@ -126,6 +131,7 @@ impl Desk {
             data_dir: config.data_dir.clone(),
             dataset: config.dataset.clone(),
             documents,
+            witness,
             registry,
             agreement,
             audit,
@@ -247,29 +253,6 @@ impl Desk {
             .audit
             .append(&received, vec![("case".into(), salt)])
             .map_err(unavailable)?;
-        let checkpoint = self.audit.checkpoint().map_err(unavailable)?;
-        let cp = Checkpoint::from_text(checkpoint.text()).map_err(unavailable)?;
-        let path = self
-            .audit
-            .inclusion_proof(index, cp.size)
-            .map_err(unavailable)?;
-        let ack = Signed::sign(
-            &Acknowledgement {
-                v: 1,
-                request_id: request.request_id,
-                request_digest: signed.digest(),
-                received_at: now,
-                log_entry: Some(LogEntryRef {
-                    index,
-                    tree_size: cp.size,
-                    root: cp.root,
-                    path,
-                }),
-            },
-            &self.documents,
-        )
-        .map_err(unavailable)?;
-
         // The policy engine.
         let registry = self.registry.policy_registry();
         let intake = Intake::new(signed, request, now, Channel::MUTUAL_TLS)
@@ -322,6 +305,19 @@ impl Desk {
                 vec![],
             )
             .map_err(unavailable)?;
+        // The acknowledgement proves the request's entry in the checkpoint that also covers
+        // the decision: the checkpoint the requesting party is asked to cosign next.
+        let ack = Signed::sign(
+            &Acknowledgement {
+                v: 1,
+                request_id: request.request_id,
+                request_digest: signed.digest(),
+                received_at: now,
+                log_entry: Some(self.audit.entry_ref(index).map_err(unavailable)?),
+            },
+            &self.documents,
+        )
+        .map_err(unavailable)?;
         // Accepted production: collect and seal the evidence now, and keep it for delivery.
         if let Outcome::Accept { conditions } = &decision.outcome {
             self.store_package(request, conditions, now)?;
@@ -353,6 +349,34 @@ impl Desk {
             params![request.request_id.0.as_slice(), package, error],
         )
         .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// This node's side of witnessing: its log and witness key.
+    pub fn witnessing(&self) -> evx_node::witnessing::Me<'_> {
+        evx_node::witnessing::Me {
+            log: &self.audit,
+            witness: &self.witness,
+            actor: self.actor("witness"),
+        }
+    }
+
+    /// Refuses exchanges with a party whose log conflicts with what this node cosigned.
+    pub fn check_peer(&self, party: &PartyId) -> Result<(), Refusal> {
+        let keys = self
+            .registry
+            .peer_keys(party)
+            .ok_or_else(|| Refusal::UnknownParty(format!("{party} has no usable log keys")))?;
+        if self
+            .audit
+            .has_conflict(keys.log.name())
+            .map_err(unavailable)?
+        {
+            return Err(Refusal::Conflict(format!(
+                "the audit log of {party} conflicts with what {} cosigned; exchanges are stopped until the conflict is resolved (see `evx status`)",
+                self.party
+            )));
+        }
         Ok(())
     }
 
@@ -627,6 +651,23 @@ impl Desk {
         let receipt = signed
             .verify(&key)
             .map_err(|_| Refusal::BadSignature(from.clone()))?;
+        // The receipt must prove its entry in the requesting party's log.
+        let peer = self
+            .registry
+            .peer_keys(from)
+            .ok_or_else(|| Refusal::UnknownParty(format!("{from} has no usable log keys")))?;
+        let entry = receipt.log_entry.as_ref().ok_or_else(|| {
+            Refusal::BadReceipt("the receipt carries no entry of the requesting party's log".into())
+        })?;
+        let event = evx_protocol::witnessing::verify_entry(entry, &peer.log)
+            .map_err(|e| Refusal::BadReceipt(format!("the receipt's log entry: {e}")))?;
+        if !matches!(event.kind, EventKind::PackageReceived { package_id } if package_id == delivered)
+            || event.request != Some(request)
+        {
+            return Err(Refusal::BadReceipt(
+                "the receipt's log entry does not record this package's receipt".into(),
+            ));
+        }
         if receipt.request_id != request || receipt.package_id != delivered {
             return Err(Refusal::BadReceipt(format!(
                 "the receipt names request {} and package {}, but package {delivered} of request {request} was delivered",

@@ -17,17 +17,16 @@ use evx_node::audit::{AuditLog, StoreError};
 use evx_node::pki::{ConfigError, NodeConfig, RegistryFile, registry_documents_key};
 use evx_node::transport::{ConnectError, Limits, TlsFiles, client_config, peer_spki_sha256};
 use evx_node::wire::{WireError, read_message, write_message};
+use evx_node::witnessing::{self, PeerKeys};
 use evx_protocol::audit::{Actor, Commitment, Event, EventKind, OutcomeKind, Salt};
 use evx_protocol::crypto::{HpkeSecretKey, KeyFile, SigningKey, VerifyingKey};
 use evx_protocol::delivery::{Fetch, PackageOffer};
 use evx_protocol::document::{
-    Acknowledgement, Decision, EvidenceRequest, JudicialValidation, LogEntryRef, Outcome, Receipt,
-    Signed,
+    Acknowledgement, Decision, EvidenceRequest, JudicialValidation, Outcome, Receipt, Signed,
 };
 use evx_protocol::frame::{ErrorReport, Message};
 use evx_protocol::ids::{PackageId, PartyId, RequestId, UnixTime};
 use evx_protocol::note::NoteSigner;
-use evx_protocol::note::checkpoint::Checkpoint;
 use evx_protocol::package::{PackageReader, VerifyOnly};
 use evx_protocol::policy::{self, Agreement, Channel, Intake, Trace};
 use evx_protocol::purpose::DeclaredPurpose;
@@ -76,6 +75,10 @@ pub enum ClientError {
         /// Why.
         reason: String,
     },
+    /// The peer's audit log conflicts with what this node cosigned (or the peer says so of
+    /// this node's): exchanges with it are stopped.
+    #[error("{0}")]
+    Conflict(String),
     /// No such request in this node's store.
     #[error("no request {0} in this node's store; `evx request list` shows the known ones")]
     UnknownRequest(RequestId),
@@ -167,6 +170,7 @@ pub struct Requester {
     party: PartyId,
     data_dir: PathBuf,
     documents: SigningKey,
+    witness: NoteSigner,
     hpke: std::sync::Arc<HpkeSecretKey>,
     registry: RegistryFile,
     agreement: Agreement,
@@ -175,6 +179,8 @@ pub struct Requester {
     db: Mutex<rusqlite::Connection>,
     /// Open connections, one per peer and address, reused by the exchanges that follow.
     connections: tokio::sync::Mutex<Vec<Peer>>,
+    /// What the last witnessing exchange achieved, or why it failed.
+    witnessed: Mutex<Option<Result<witnessing::Report, String>>>,
 }
 
 /// An open connection to a peer's node.
@@ -197,6 +203,8 @@ impl Requester {
             .map_err(|e| key_error(&config.keys.hpke, e))?;
         let log_key = NoteSigner::parse(read_text(&config.keys.log)?.trim())
             .map_err(|e| key_error(&config.keys.log, e))?;
+        let witness = NoteSigner::parse(read_text(&config.keys.witness)?.trim())
+            .map_err(|e| key_error(&config.keys.witness, e))?;
         let registry = RegistryFile::load(&config.registry)?;
         let agreement = Agreement::from_toml(
             &read_text(&config.agreement)?,
@@ -241,6 +249,7 @@ impl Requester {
             party: config.party.clone(),
             data_dir: config.data_dir.clone(),
             documents,
+            witness,
             hpke: std::sync::Arc::new(hpke),
             registry,
             agreement,
@@ -248,6 +257,7 @@ impl Requester {
             tls,
             db: Mutex::new(db),
             connections: tokio::sync::Mutex::new(Vec::new()),
+            witnessed: Mutex::new(None),
         })
     }
 
@@ -381,12 +391,84 @@ impl Requester {
         Ok((endpoint, conn))
     }
 
+    fn peer_keys(&self, party: &PartyId) -> Result<PeerKeys, ClientError> {
+        self.registry.peer_keys(party).ok_or_else(|| {
+            ClientError::Protocol(format!(
+                "{party} has no usable log and witness keys in the registry"
+            ))
+        })
+    }
+
+    /// This node's side of witnessing.
+    fn me(&self) -> witnessing::Me<'_> {
+        witnessing::Me {
+            log: &self.audit,
+            witness: &self.witness,
+            actor: self.actor("witness"),
+        }
+    }
+
+    /// Cross-witnessing with `party`: this node's latest checkpoint cosigned by the peer, the
+    /// peer's cosigned by this node. Run after every exchange; a conflict stops exchanges.
+    pub async fn witness(
+        &self,
+        party: &PartyId,
+        address: Option<std::net::SocketAddr>,
+        now: UnixTime,
+    ) -> Result<witnessing::Report, ClientError> {
+        let peer = self.peer_keys(party)?;
+        let conn = self.connection(party, address).await?;
+        let (mut send, mut recv) = Self::open_stream(&conn).await?;
+        witnessing::initiate(&self.me(), &peer, &mut send, &mut recv, now.0)
+            .await
+            .map_err(|e| match e {
+                witnessing::WitnessingError::Conflict { .. }
+                | witnessing::WitnessingError::ConflictReported(_) => {
+                    ClientError::Conflict(e.to_string())
+                }
+                other => ClientError::Protocol(other.to_string()),
+            })
+    }
+
+    /// Witnessing after an exchange: a conflict is an error (exchanges stop); any other
+    /// failure is kept for [`Self::last_witnessing`] and the exchange stands.
+    async fn witness_after(
+        &self,
+        party: &PartyId,
+        address: Option<std::net::SocketAddr>,
+        now: UnixTime,
+    ) -> Result<(), ClientError> {
+        let result = self.witness(party, address, now).await;
+        let kept = match &result {
+            Ok(r) => Ok(r.clone()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Ok(mut w) = self.witnessed.lock() {
+            *w = Some(kept);
+        }
+        match result {
+            Err(ClientError::Conflict(e)) => Err(ClientError::Conflict(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// What the last witnessing exchange achieved (sizes cosigned each way), or why it failed.
+    pub fn last_witnessing(&self) -> Option<Result<witnessing::Report, String>> {
+        self.witnessed.lock().ok().and_then(|w| w.clone())
+    }
+
     /// A connection to `party`'s node: the open one if there is one, else a new one.
     async fn connection(
         &self,
         party: &PartyId,
         address: Option<std::net::SocketAddr>,
     ) -> Result<quinn::Connection, ClientError> {
+        let keys = self.peer_keys(party)?;
+        if self.audit.has_conflict(keys.log.name())? {
+            return Err(ClientError::Conflict(format!(
+                "CONFLICT: the audit log of {party} contradicts what this node cosigned; exchanges with {party} are stopped (see `evx status`)"
+            )));
+        }
         let mut peers = self.connections.lock().await;
         peers.retain(|p| p.connection.close_reason().is_none());
         if let Some(p) = peers
@@ -537,6 +619,24 @@ impl Requester {
                 "the acknowledgement is for another request".into(),
             ));
         }
+        // The acknowledgement must prove that the request is recorded in the requested
+        // party's log: the entry, its inclusion path and the log's signed checkpoint.
+        let peer = self.peer_keys(to)?;
+        let entry = acknowledgement.log_entry.as_ref().ok_or_else(|| {
+            ClientError::Protocol("the acknowledgement carries no log entry".into())
+        })?;
+        let recorded = evx_protocol::witnessing::verify_entry(entry, &peer.log)
+            .map_err(|e| ClientError::Protocol(format!("the acknowledgement's log entry: {e}")))?;
+        if !matches!(
+            &recorded.kind,
+            EventKind::RequestReceived { request_digest, from }
+                if *request_digest == prepared.signed.digest() && from == &self.party
+        ) || recorded.request != Some(request.request_id)
+        {
+            return Err(ClientError::Protocol(
+                "the acknowledgement's log entry does not record this request".into(),
+            ));
+        }
         self.audit.append(
             &self.event(
                 "requester",
@@ -570,6 +670,7 @@ impl Requester {
             )
             .map_err(store)?;
         }
+        self.witness_after(to, address, now).await?;
         Ok(Sent {
             acknowledgement,
             decision,
@@ -889,9 +990,7 @@ impl Requester {
             ),
             vec![],
         )?;
-        let checkpoint = Checkpoint::from_text(self.audit.checkpoint()?.text())
-            .map_err(|e| ClientError::Store(e.to_string()))?;
-        let path = self.audit.inclusion_proof(index, checkpoint.size)?;
+        let log_entry = self.audit.entry_ref(index)?;
         let (length, root) = (package.length, package.root);
         let receipt = Signed::sign(
             &Receipt {
@@ -901,12 +1000,7 @@ impl Requester {
                 received_at: now,
                 length,
                 root,
-                log_entry: Some(LogEntryRef {
-                    index,
-                    tree_size: checkpoint.size,
-                    root: checkpoint.root,
-                    path,
-                }),
+                log_entry: Some(log_entry),
             },
             &self.documents,
         )
@@ -945,6 +1039,7 @@ impl Requester {
             }
             Err(e) => return Err(Self::stream_error(&conn, e)),
         }
+        self.witness_after(&record.to, address, now).await?;
         Ok((self.record(id)?, Some(package)))
     }
 

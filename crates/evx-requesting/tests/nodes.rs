@@ -471,7 +471,8 @@ async fn node_issued_after_the_server_started_is_turned_away() {
 
     let de = net.requester();
     send_production(&net, &de, 2).await;
-    assert_eq!(net.desk().audit().size().unwrap(), 3);
+    // request_received, decision, package_sealed, and DE's checkpoint cosigned.
+    assert_eq!(net.desk().audit().size().unwrap(), 4);
     net.shutdown().await;
 }
 
@@ -769,7 +770,8 @@ async fn fetch_after_server_restart() {
     let before: Vec<Vec<u8>> = (0..log.size().unwrap())
         .map(|i| log.entry(i).unwrap())
         .collect();
-    assert_eq!(before.len(), 3);
+    // request_received, decision, package_sealed, and DE's checkpoint cosigned.
+    assert_eq!(before.len(), 4);
     let old = net.addr();
 
     net.restart().await;

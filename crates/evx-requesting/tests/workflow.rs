@@ -324,3 +324,132 @@ async fn a_review_cannot_release_what_a_safeguard_refused() {
     assert_eq!(net.desk().tick(t).unwrap().applied.len(), 1);
     net.shutdown().await;
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_logs_are_cross_witnessed_on_each_exchange() {
+    let net = Net::new("witness").await;
+    let de = net.requester();
+    let de_keys = RegistryFile::load(&net.de.registry)
+        .unwrap()
+        .peer_keys(&de_id())
+        .unwrap();
+    let ie_keys = RegistryFile::load(&net.ie.registry)
+        .unwrap()
+        .peer_keys(&ie_id())
+        .unwrap();
+
+    let (prepared, sent) = send_production(&net, &de, 1).await;
+    let report = de.last_witnessing().unwrap().unwrap();
+    let ours = report.ours_cosigned.expect("IE cosigned DE's checkpoint");
+    let theirs = report.theirs_cosigned.expect("DE cosigned IE's checkpoint");
+    // The acknowledgement's checkpoint is covered by what DE cosigned.
+    let ack_size = sent.acknowledgement.log_entry.as_ref().unwrap().tree_size;
+    assert!(theirs >= ack_size);
+    // Each side holds the other's cosignature on its own checkpoint.
+    assert_eq!(
+        de.audit().cosigned_size(ie_keys.witness.name()).unwrap(),
+        ours
+    );
+    assert_eq!(
+        net.desk()
+            .audit()
+            .cosigned_size(de_keys.witness.name())
+            .unwrap(),
+        theirs
+    );
+    let cosigned = net.desk().audit().cosignatures(theirs).unwrap();
+    assert_eq!(cosigned.len(), 1, "{cosigned:?}");
+    // And each side's log records the cosigning it did.
+    assert!(
+        events(de.audit())
+            .iter()
+            .any(|e| e.kind.name() == "checkpoint_cosigned")
+    );
+    assert!(
+        events(net.desk().audit())
+            .iter()
+            .any(|e| e.kind.name() == "checkpoint_cosigned")
+    );
+
+    // The fetch's receipt proves its entry in DE's log; the exchange is witnessed again,
+    // from the sizes cosigned before.
+    let (_, package) = de
+        .fetch(
+            &prepared.request.request_id,
+            Some(net.addr()),
+            UnixTime(now()),
+            &mut |_, _| {},
+        )
+        .await
+        .unwrap();
+    assert!(package.is_some());
+    let again = de.last_witnessing().unwrap().unwrap();
+    assert!(again.ours_cosigned.unwrap() > ours);
+    assert!(again.theirs_cosigned.unwrap() > theirs);
+    de.audit().verify().unwrap();
+    net.desk().audit().verify().unwrap();
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forked_peer_log_is_detected_and_stops_exchanges() {
+    let mut net = Net::new("fork").await;
+    // A copy of the requested node's (empty) log, to fork from later.
+    net.server.take().unwrap().stop().await;
+    let audit_dir = net.ie.data_dir.join("audit");
+    let snapshot = net.tmp.0.join("audit-snapshot");
+    copy_dir(&audit_dir, &snapshot);
+    net.server = Some(Server::start(&net.ie));
+
+    let de = net.requester();
+    send_production(&net, &de, 1).await;
+    assert!(de.last_witnessing().unwrap().is_ok());
+
+    // The provider's node restores its old log and carries on: a different history under the
+    // same log key.
+    net.server.take().unwrap().stop().await;
+    std::fs::remove_dir_all(&audit_dir).unwrap();
+    copy_dir(&snapshot, &audit_dir);
+    net.server = Some(Server::start(&net.ie));
+
+    let prepared = net.validated(&de, request(2));
+    let e = de
+        .send(&prepared, &ie_id(), Some(net.addr()), UnixTime(now()))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::Conflict(_)), "{e}");
+    assert!(e.to_string().contains("CONFLICT"), "{e}");
+    let ie_log = RegistryFile::load(&net.de.registry)
+        .unwrap()
+        .peer_keys(&ie_id())
+        .unwrap()
+        .log;
+    assert!(de.audit().has_conflict(ie_log.name()).unwrap());
+    let conflicts = de.audit().conflicts().unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert!(
+        events(de.audit())
+            .iter()
+            .any(|e| e.kind.name() == "conflict_detected")
+    );
+    // Exchanges with that party stop.
+    let e = de
+        .status(
+            &prepared.request.request_id,
+            Some(net.addr()),
+            UnixTime(now()),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::Conflict(_)), "{e}");
+    de.audit().verify().unwrap();
+    net.shutdown().await;
+}

@@ -271,6 +271,22 @@ impl AuditLog {
         })
     }
 
+    /// Entry `index` as a [`LogEntryRef`] for an acknowledgement or a receipt: the entry, its
+    /// inclusion path in the latest checkpoint, and that signed checkpoint.
+    pub fn entry_ref(&self, index: u64) -> Result<evx_protocol::document::LogEntryRef, StoreError> {
+        let note = self.checkpoint()?;
+        let cp = Checkpoint::from_text(note.text())
+            .map_err(|e| StoreError::Corrupt(format!("own checkpoint: {e}")))?;
+        Ok(evx_protocol::document::LogEntryRef {
+            index,
+            tree_size: cp.size,
+            root: cp.root,
+            path: self.inclusion_proof(index, cp.size)?,
+            entry: self.entry(index)?,
+            checkpoint: note.encode(),
+        })
+    }
+
     /// The consistency proof from the tree of `old` entries to that of `new`.
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
         self.check_size(new)?;

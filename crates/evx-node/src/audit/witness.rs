@@ -49,6 +49,60 @@ impl AuditLog {
         })
     }
 
+    /// The largest size of this log that `witness` (by key name) has cosigned; 0 if none.
+    pub fn cosigned_size(&self, witness: &str) -> Result<u64, StoreError> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT COALESCE(MAX(size), 0) FROM cosignatures WHERE witness = ?1",
+                params![witness],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(sql("read cosignatures"))
+        })
+    }
+
+    /// Whether a conflict with the peer log `origin` is recorded: exchanges with it stop.
+    pub fn has_conflict(&self, origin: &str) -> Result<bool, StoreError> {
+        Ok(self.conflicts()?.iter().any(|(o, ..)| o == origin))
+    }
+
+    /// Records that the peer log `origin` conflicts with what this node cosigned: `cosigned`
+    /// is the checkpoint cosigned before and `offered` the one that contradicts it (both
+    /// signed notes). The same conflict is recorded once; `conflict_detected` is logged.
+    pub fn record_conflict(
+        &self,
+        origin: &str,
+        cosigned: &str,
+        offered: &str,
+        actor: Actor,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let conn = store::open(&self.dir.join(super::DB_FILE))?;
+        let new = conn
+            .execute(
+                "INSERT OR IGNORE INTO conflicts (origin, detected_at, cosigned, offered) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![origin, now as i64, cosigned, offered],
+            )
+            .map_err(sql("record a conflict"))?
+            == 1;
+        if new {
+            self.append(
+                &event(
+                    actor,
+                    now,
+                    EventKind::ConflictDetected {
+                        origin: origin.to_owned(),
+                        proof_digest: sha256_parts(&[cosigned.as_bytes(), offered.as_bytes()]),
+                    },
+                ),
+                vec![],
+            )?;
+        }
+        Ok(())
+    }
+
     /// Witnesses a peer's checkpoint: in one immediate (write-locked) transaction, reads the
     /// last cosigned state for that log, applies the witnessing rules and stores the new state,
     /// so that two concurrent calls cannot both cosign against the same old state. Then records
@@ -100,34 +154,10 @@ impl AuditLog {
                 Ok(w.note)
             }
             Err(WitnessError::Conflict(c)) => {
+                drop(tx);
                 let Conflict { cosigned, offered } = &*c;
-                // The same fork offered again is recorded once.
-                let new = tx
-                    .execute(
-                        "INSERT OR IGNORE INTO conflicts (origin, detected_at, cosigned, offered) \
-                         VALUES (?1, ?2, ?3, ?4)",
-                        params![peer_log.name(), now as i64, cosigned, offered],
-                    )
-                    .map_err(sql("record a conflict"))?
-                    == 1;
-                tx.commit().map_err(sql("commit a conflict"))?;
-                // Whatever happens to the log entry, the caller learns of the conflict.
-                if new {
-                    let _ = self.append(
-                        &event(
-                            actor,
-                            now,
-                            EventKind::ConflictDetected {
-                                origin: peer_log.name().to_owned(),
-                                proof_digest: sha256_parts(&[
-                                    cosigned.as_bytes(),
-                                    offered.as_bytes(),
-                                ]),
-                            },
-                        ),
-                        vec![],
-                    );
-                }
+                // Whatever happens to the record, the caller learns of the conflict.
+                let _ = self.record_conflict(peer_log.name(), cosigned, offered, actor, now);
                 Err(WitnessError::Conflict(c).into())
             }
             Err(e) => Err(e.into()),

@@ -170,6 +170,15 @@ impl RegistryFile {
             .find(|p| p.tls_spki_sha256 == spki_sha256)
     }
 
+    /// A party's audit-log and witness keys.
+    pub fn peer_keys(&self, id: &PartyId) -> Option<crate::witnessing::PeerKeys> {
+        let p = self.party(id)?;
+        Some(crate::witnessing::PeerKeys {
+            log: NoteVerifier::parse(&p.log).ok()?,
+            witness: NoteVerifier::parse(&p.witness).ok()?,
+        })
+    }
+
     /// The party with this id.
     pub fn party(&self, id: &PartyId) -> Option<&PartyEntry> {
         self.parties.iter().find(|p| &p.id == id)

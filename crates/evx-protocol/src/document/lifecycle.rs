@@ -6,8 +6,11 @@ use serde::{Deserialize, Serialize};
 use super::document;
 use crate::ids::{PackageId, RequestId, UnixTime};
 
-/// Where a document was recorded in a party's audit log: an RFC 9162 inclusion proof of the
-/// entry in the tree of the given size and root.
+/// Where a document was recorded in a party's audit log: the entry itself (an audit event:
+/// salted commitments, no case data), its RFC 9162 inclusion path in the tree of the given
+/// size and root, and the log's signed checkpoint of that tree — everything the recipient needs
+/// to check, with the sender's log key alone, that the entry is in the log
+/// (`witnessing::verify_entry`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogEntryRef {
     /// The entry's index.
@@ -18,6 +21,10 @@ pub struct LogEntryRef {
     pub root: [u8; 32],
     /// The inclusion path, leaf to root.
     pub path: Vec<[u8; 32]>,
+    /// The entry: the encoded audit event.
+    pub entry: Vec<u8>,
+    /// The log's signed checkpoint of the tree of `tree_size` (a C2SP signed note).
+    pub checkpoint: String,
 }
 
 /// The requested party's immediate answer: "we have received and recorded this request".
@@ -34,7 +41,7 @@ pub struct Acknowledgement {
     /// Where the receipt of the request is recorded in the requested party's log.
     pub log_entry: Option<LogEntryRef>,
 }
-document!(Acknowledgement, "acknowledgement", 16 * 1024);
+document!(Acknowledgement, "acknowledgement", 64 * 1024);
 
 /// Confirms that data are preserved (Budapest Art. 29; EPOC-PR).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,4 +128,4 @@ pub struct Receipt {
     /// Where the receipt of the package is recorded in the requesting party's log.
     pub log_entry: Option<LogEntryRef>,
 }
-document!(Receipt, "receipt", 16 * 1024);
+document!(Receipt, "receipt", 64 * 1024);
