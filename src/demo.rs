@@ -266,6 +266,20 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
              ({kinds})"
         );
     }
+    // Cross-witnessing: each log's checkpoint carries the other party's cosignature.
+    for (party, log, peer) in [(&de, &de_log, &ie), (&ie, &ie_log, &de)] {
+        let keys = registry
+            .peer_keys(peer)
+            .ok_or("a party's log keys are missing from the registry")?;
+        let size = log.cosigned_size(keys.witness.name())?;
+        if size == 0 {
+            return Err(format!("{peer} never cosigned {party}'s log").into());
+        }
+        println!(
+            "{party}'s checkpoint of size {size} is cosigned by {peer} (witnessed: {party} cannot \
+             show {peer} another history up to there)"
+        );
+    }
     println!(
         "\nfinished in {:.1} s; the requested node has stopped.",
         started.elapsed().as_secs_f64()
@@ -276,6 +290,7 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
         deployment.requesting_config.display()
     );
     for config in [&deployment.requesting_config, &deployment.requested_config] {
+        println!("  evx status --config {}", config.display());
         println!("  evx audit show --config {}", config.display());
     }
     Ok(())

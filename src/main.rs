@@ -13,6 +13,7 @@ mod pki;
 mod request;
 mod review;
 mod serve;
+mod status;
 
 /// evx — a secure channel for cross-border requests for electronic evidence.
 ///
@@ -50,6 +51,8 @@ enum Command {
     Open(request::OpenArgs),
     /// The requested party's review queue: list, show and decide what the engine may not.
     Review(review::Args),
+    /// A node's health: its audit log, cross-witnessing with its peers, and any conflict.
+    Status(status::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Fetch(args) => request::fetch(&args),
         Command::Open(args) => request::open(&args),
         Command::Review(args) => review::run(&args),
+        Command::Status(args) => status::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -46,6 +46,14 @@ fn the_demo_runs_to_the_end_and_leaves_no_process() {
     assert!(stdout.contains("open_refused ×1"), "{stdout}");
     assert!(stdout.contains("receipt_received ×2"), "{stdout}");
     assert!(stdout.contains("review_decision ×1"), "{stdout}");
+    // Both logs witnessed by the other party.
+    assert!(stdout.contains("DE-BfJ's checkpoint of size"), "{stdout}");
+    assert!(
+        stdout.contains("is cosigned by IE-provider-LERT"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("is cosigned by DE-BfJ"), "{stdout}");
+    assert!(stdout.contains("checkpoint_cosigned"), "{stdout}");
 
     // The node's process has exited.
     let pid: u32 = stdout
