@@ -10,6 +10,7 @@ mod audit;
 mod dataset;
 mod demo;
 mod pki;
+mod received;
 mod request;
 mod review;
 mod serve;
@@ -53,6 +54,8 @@ enum Command {
     Review(review::Args),
     /// A node's health: its audit log, cross-witnessing with its peers, and any conflict.
     Status(status::Args),
+    /// The requested party's register of requests received, with their deadlines.
+    Received(received::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Open(args) => request::open(&args),
         Command::Review(args) => review::run(&args),
         Command::Status(args) => status::run(&args),
+        Command::Received(args) => received::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

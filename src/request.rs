@@ -92,6 +92,20 @@ enum Command {
         #[arg(long)]
         offline: bool,
     },
+    /// Send the judicial validation of a request already sent (an emergency request executed
+    /// before it): the file's `[validation]`, signed with the judicial authority's key.
+    Validate {
+        /// The request file, with a `[validation]` table.
+        file: PathBuf,
+        #[command(flatten)]
+        node: Node,
+        /// The judicial authority's key.
+        #[arg(long, value_name = "FILE")]
+        judge_key: PathBuf,
+        /// The requested party's node's address (default: the registry's).
+        #[arg(long, value_name = "ADDR")]
+        address: Option<SocketAddr>,
+    },
     /// List this node's requests, newest first.
     List {
         #[command(flatten)]
@@ -219,6 +233,33 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
                 })?
             };
             print_record(&record, now());
+            Ok(())
+        }
+        Command::Validate {
+            file,
+            node,
+            judge_key,
+            address,
+        } => {
+            let node = open_node(node)?;
+            let text =
+                std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let parsed =
+                request_file::parse(&text, &file.display().to_string(), node.party(), now())?;
+            let draft = parsed.validation.ok_or_else(|| {
+                format!(
+                    "{} has no [validation] table: write the judicial authority's validation there",
+                    file.display()
+                )
+            })?;
+            let judge = load_signing_key(judge_key)?;
+            let id = parsed.request.request_id;
+            runtime()?.block_on(async {
+                let sent = node.validate(&id, &draft, &judge, *address, now()).await;
+                node.close().await;
+                sent
+            })?;
+            println!("validation of request {id} sent and recorded by the requested party");
             Ok(())
         }
         Command::List { node } => {
@@ -361,8 +402,20 @@ fn print_record(r: &RequestRecord, now: UnixTime) {
         }
     }
     match &r.decision {
-        Some(d) => print_decision(d, now),
+        Some(d) => print_decision(r, d, now),
         None => println!("  no decision yet"),
+    }
+    if let Some(w) = &r.withdrawal {
+        println!(
+            "  WITHDRAWN at {} ({:?}){}",
+            w.withdrawn_at,
+            w.reason,
+            if w.data_unusable {
+                "; the data delivered are unusable and can no longer be opened"
+            } else {
+                ""
+            }
+        );
     }
     for p in &r.packages {
         println!(
@@ -376,18 +429,35 @@ fn print_record(r: &RequestRecord, now: UnixTime) {
     }
 }
 
-fn print_decision(d: &Decision, now: UnixTime) {
+/// The decision and its deadlines: each one met, pending, or OVERDUE.
+fn print_decision(r: &RequestRecord, d: &Decision, now: UnixTime) {
     println!("  decided at {}: {}", d.decided_at, describe(&d.outcome));
-    let due = [
-        ("decision", d.due.decide_by),
-        ("delivery", d.due.deliver_by),
-        ("judicial validation", d.due.validation_by),
-    ];
-    for (what, at) in due {
-        if let Some(at) = at {
-            let state = if at < now { "OVERDUE" } else { "due" };
-            println!("  {what} {state} {at}");
-        }
+    let state = |at: UnixTime, met: Option<String>| match met {
+        Some(how) => format!("met ({how})"),
+        None if at < now => format!("OVERDUE since {at}"),
+        None => format!("due {at}"),
+    };
+    let pending = matches!(d.outcome, Outcome::PendingReview { .. });
+    if let Some(at) = d.due.decide_by {
+        let met = (!pending).then(|| format!("decided {}", d.decided_at));
+        println!("  decision: {}", state(at, met));
+    }
+    if let Some(at) = d.due.deliver_by
+        && matches!(d.outcome, Outcome::Accept { .. } | Outcome::Partial { .. })
+        && r.request.request_type != evx_protocol::document::RequestType::Preservation
+    {
+        let met = r
+            .packages
+            .first()
+            .map(|p| format!("delivered {}", p.received_at));
+        println!("  delivery: {}", state(at, met));
+    }
+    if let Some(at) = d.due.validation_by {
+        let met = r.validation_sent.then(|| "validation sent".to_owned());
+        println!(
+            "  judicial validation: {} (without it the request is withdrawn and its data unusable)",
+            state(at, met)
+        );
     }
     if let Some(at) = d.due.preserve_until {
         println!("  preserved until {at}");

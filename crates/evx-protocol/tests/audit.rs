@@ -83,6 +83,13 @@ fn kinds() -> Vec<EventKind> {
         EventKind::ReviewOverdue {
             due_at: UnixTime(1_796_000_000),
         },
+        EventKind::ValidationReceived {
+            validation_digest: d,
+        },
+        EventKind::Withdrawn {
+            withdrawal_digest: d,
+            data_unusable: true,
+        },
     ]
 }
 

@@ -8,6 +8,8 @@
 #![forbid(unsafe_code)]
 
 pub mod dataset;
+mod deadline;
+pub mod register;
 pub mod review;
 pub mod serve;
 pub mod server;

@@ -413,11 +413,14 @@ pub struct TickReport {
     pub rejected: Vec<(RequestId, String)>,
     /// Requests escalated for an overdue review.
     pub escalated: Vec<RequestId>,
+    /// Requests withdrawn because their judicial validation did not arrive in time.
+    pub withdrawn: Vec<RequestId>,
 }
 
 impl Desk {
-    /// The node's periodic review work at `now`: applies submitted review decisions, and
-    /// escalates overdue reviews (logged once; nothing is released).
+    /// The node's periodic work at `now`: applies submitted review decisions, escalates
+    /// overdue reviews (logged once; nothing is released), and withdraws emergency requests
+    /// whose judicial validation is overdue.
     pub fn tick(&self, now: UnixTime) -> Result<TickReport, ReviewQueueError> {
         let mut report = TickReport::default();
         let submitted: Vec<(Vec<u8>, Vec<u8>)> = {
@@ -488,6 +491,7 @@ impl Desk {
             .map_err(store)?;
             report.escalated.push(id);
         }
+        report.withdrawn = self.withdraw_unvalidated(now).map_err(store)?;
         Ok(report)
     }
 

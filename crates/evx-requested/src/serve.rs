@@ -214,12 +214,31 @@ async fn stream(
             }
         }
         Some(Message::Fetch(fetch)) => deliver(desk, party, fetch, send, recv).await,
+        // A judicial validation sent after its request (an emergency executed before it).
+        Some(Message::Validation(validation)) => {
+            let outcome =
+                tokio::task::spawn_blocking(move || desk.validate(&party, &validation, now()))
+                    .await;
+            match outcome {
+                Ok(Ok(())) => {
+                    let _ = send.finish();
+                }
+                Ok(Err(refusal)) => answer(&mut send, Message::Error(refusal.report())).await,
+                Err(_) => {
+                    answer(
+                        &mut send,
+                        report(ErrorReport::UNAVAILABLE, "internal failure"),
+                    )
+                    .await
+                }
+            }
+        }
         Some(_) => {
             answer(
                 &mut send,
                 report(
                     ErrorReport::UNEXPECTED_MESSAGE,
-                    "a stream begins with a request or a fetch",
+                    "a stream begins with a request, a fetch, a validation or a witness request",
                 ),
             )
             .await
@@ -288,6 +307,10 @@ async fn deliver(
         .await
         .is_err()
     {
+        return;
+    }
+    if let Some(w) = delivery.withdrawal {
+        answer(&mut send, Message::Withdrawal(w)).await;
         return;
     }
     let Some((path, package_id, length)) = delivery.package.filter(|_| fetch.packages) else {

@@ -46,9 +46,9 @@ pub enum Refusal {
     /// No such request from this party.
     #[error("{0}")]
     NotFound(String),
-    /// A receipt that does not match what was delivered.
+    /// A receipt or validation that does not match what it refers to.
     #[error("{0}")]
-    BadReceipt(String),
+    Mismatch(String),
     /// The party's log conflicts with what this node cosigned.
     #[error("{0}")]
     Conflict(String),
@@ -63,7 +63,7 @@ impl Refusal {
             Self::Replay(_) => ErrorReport::REPLAY,
             Self::Unavailable(_) => ErrorReport::UNAVAILABLE,
             Self::NotFound(_) => ErrorReport::NOT_FOUND,
-            Self::BadReceipt(_) => ErrorReport::UNEXPECTED_MESSAGE,
+            Self::Mismatch(_) => ErrorReport::UNEXPECTED_MESSAGE,
             Self::Conflict(_) => ErrorReport::CONFLICT,
         };
         ErrorReport::new(code, &self.to_string())
@@ -274,14 +274,15 @@ impl Desk {
                 _ => None,
             };
             db.execute(
-                "UPDATE requests SET decision = ?2, trace = ?3, pending_review = ?4, review_due = ?5 \
-                 WHERE request_id = ?1",
+                "UPDATE requests SET decision = ?2, trace = ?3, pending_review = ?4, review_due = ?5, \
+                 validation_by = ?6 WHERE request_id = ?1",
                 params![
                     request.request_id.0.as_slice(),
                     signed_decision.encode(),
                     trace.encode(),
                     i64::from(pending),
-                    review_due
+                    review_due,
+                    decision.due.validation_by.map(|t| t.0 as i64)
                 ],
             )
             .map_err(unavailable)?;
@@ -395,12 +396,12 @@ impl Desk {
         &self.agreement
     }
 
-    /// Signs a decision with the node's document key.
-    pub(crate) fn sign(
+    /// Signs a document (a decision, a withdrawal) with the node's document key.
+    pub(crate) fn sign<T: evx_protocol::document::Document>(
         &self,
-        decision: &Decision,
-    ) -> Result<Signed<Decision>, evx_protocol::document::DocumentError> {
-        Signed::sign(decision, &self.documents)
+        document: &T,
+    ) -> Result<Signed<T>, evx_protocol::document::DocumentError> {
+        Signed::sign(document, &self.documents)
     }
 
     /// Collects what an accepted request covers and seals it to the requesting party; returns
@@ -548,13 +549,21 @@ impl Drop for Cleanup {
 }
 
 /// A request's row as a fetch reads it: party, decision, package path, package error.
-type DeliveryRow = (String, Option<Vec<u8>>, Option<String>, Option<String>);
+type DeliveryRow = (
+    String,
+    Option<Vec<u8>>,
+    Option<String>,
+    Option<String>,
+    Option<Vec<u8>>,
+);
 
 /// What a fetch finds for a request.
 #[derive(Debug)]
 pub struct Delivery {
     /// The decision as it stands.
     pub decision: Signed<Decision>,
+    /// The withdrawal, if the request was withdrawn (then there is no package).
+    pub withdrawal: Option<Signed<evx_protocol::document::Withdrawal>>,
     /// The sealed package, if one is ready: its file, id and length.
     pub package: Option<(std::path::PathBuf, PackageId, u64)>,
     /// Why there is no package although the request was accepted, if sealing failed.
@@ -570,14 +579,15 @@ impl Desk {
         let row: Option<DeliveryRow> = {
             let db = self.db.lock().map_err(unavailable)?;
             db.query_row(
-                "SELECT party, decision, package, package_error FROM requests WHERE request_id = ?1",
+                "SELECT party, decision, package, package_error, withdrawal FROM requests \
+                 WHERE request_id = ?1",
                 params![request.0.as_slice()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
             .optional()
             .map_err(unavailable)?
         };
-        let Some((party, decision, package, package_error)) = row else {
+        let Some((party, decision, package, package_error, withdrawal)) = row else {
             return Err(not_found());
         };
         if party != from.as_str() {
@@ -587,7 +597,12 @@ impl Desk {
             Refusal::Unavailable(format!("request {request} has no decision recorded yet"))
         })?;
         let decision = Signed::decode_owned(decision).map_err(unavailable)?;
+        let withdrawal = withdrawal
+            .map(Signed::decode_owned)
+            .transpose()
+            .map_err(unavailable)?;
         let package = match package {
+            _ if withdrawal.is_some() => None,
             None => None,
             Some(p) => {
                 let path = std::path::PathBuf::from(p);
@@ -603,6 +618,7 @@ impl Desk {
         };
         Ok(Delivery {
             decision,
+            withdrawal,
             package,
             package_error,
         })
@@ -657,19 +673,19 @@ impl Desk {
             .peer_keys(from)
             .ok_or_else(|| Refusal::UnknownParty(format!("{from} has no usable log keys")))?;
         let entry = receipt.log_entry.as_ref().ok_or_else(|| {
-            Refusal::BadReceipt("the receipt carries no entry of the requesting party's log".into())
+            Refusal::Mismatch("the receipt carries no entry of the requesting party's log".into())
         })?;
         let event = evx_protocol::witnessing::verify_entry(entry, &peer.log)
-            .map_err(|e| Refusal::BadReceipt(format!("the receipt's log entry: {e}")))?;
+            .map_err(|e| Refusal::Mismatch(format!("the receipt's log entry: {e}")))?;
         if !matches!(event.kind, EventKind::PackageReceived { package_id } if package_id == delivered)
             || event.request != Some(request)
         {
-            return Err(Refusal::BadReceipt(
+            return Err(Refusal::Mismatch(
                 "the receipt's log entry does not record this package's receipt".into(),
             ));
         }
         if receipt.request_id != request || receipt.package_id != delivered {
-            return Err(Refusal::BadReceipt(format!(
+            return Err(Refusal::Mismatch(format!(
                 "the receipt names request {} and package {}, but package {delivered} of request {request} was delivered",
                 receipt.request_id, receipt.package_id
             )));

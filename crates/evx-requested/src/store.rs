@@ -24,6 +24,12 @@ const LATER_COLUMNS: &[(&str, &str)] = &[
     ("review_submitted", "BLOB"),
     // The signed review decision the final decision cites.
     ("review", "BLOB"),
+    // When an unvalidated emergency request's judicial validation is due.
+    ("validation_by", "INTEGER"),
+    // The judicial validation that arrived after the request, signed.
+    ("validation", "BLOB"),
+    // The signed withdrawal, if the request was withdrawn.
+    ("withdrawal", "BLOB"),
 ];
 
 /// Opens (creating if needed) the store in `path`.

@@ -141,6 +141,10 @@ pub struct RequestRecord {
     pub decision: Option<Decision>,
     /// Packages received for it.
     pub packages: Vec<PackageRecord>,
+    /// The withdrawal, if the request was withdrawn.
+    pub withdrawal: Option<evx_protocol::document::Withdrawal>,
+    /// A judicial validation was sent after the request.
+    pub validation_sent: bool,
 }
 
 /// A package received and verified.
@@ -219,32 +223,7 @@ impl Requester {
         )?;
         config.create_data_dir()?;
         let audit = AuditLog::open(&config.data_dir.join("audit"), log_key)?;
-        let db =
-            rusqlite::Connection::open(config.data_dir.join("requests.sqlite")).map_err(store)?;
-        db.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
-             CREATE TABLE IF NOT EXISTS requests (
-                 request_id  BLOB PRIMARY KEY,
-                 to_party    TEXT NOT NULL,
-                 request     BLOB NOT NULL,
-                 created_at  INTEGER NOT NULL,
-                 sent_at     INTEGER,
-                 ack         BLOB,
-                 decision    BLOB
-             );
-             CREATE TABLE IF NOT EXISTS packages (
-                 package_id  BLOB PRIMARY KEY,
-                 request_id  BLOB NOT NULL,
-                 path        TEXT NOT NULL,
-                 sealed_length INTEGER NOT NULL,
-                 length      INTEGER NOT NULL,
-                 items       INTEGER NOT NULL,
-                 root        BLOB NOT NULL,
-                 received_at INTEGER NOT NULL,
-                 receipt     BLOB
-             );",
-        )
-        .map_err(store)?;
+        let db = crate::store::open(&config.data_dir.join("requests.sqlite")).map_err(store)?;
         Ok(Self {
             party: config.party.clone(),
             data_dir: config.data_dir.clone(),
@@ -750,13 +729,24 @@ impl Requester {
         let db = self.db.lock().map_err(store)?;
         let row: Option<RequestRow> = db
             .query_row(
-                "SELECT to_party, request, sent_at, ack, decision FROM requests WHERE request_id = ?1",
+                "SELECT to_party, request, sent_at, ack, decision, withdrawal, validation IS NOT NULL FROM requests \
+                 WHERE request_id = ?1",
                 params![id.0.as_slice()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
+                },
             )
             .optional()
             .map_err(store)?;
-        let Some((to, request, sent_at, ack, decision)) = row else {
+        let Some((to, request, sent_at, ack, decision, withdrawal, validation_sent)) = row else {
             return Err(ClientError::UnknownRequest(*id));
         };
         let to = PartyId::new(&to).map_err(store)?;
@@ -771,6 +761,13 @@ impl Requester {
             .map_err(store)?;
         let decision = decision
             .map(|b| Signed::<Decision>::decode_owned(b).and_then(|s| s.verify(&provider)))
+            .transpose()
+            .map_err(store)?;
+        let withdrawal = withdrawal
+            .map(|b| {
+                Signed::<evx_protocol::document::Withdrawal>::decode_owned(b)
+                    .and_then(|s| s.verify(&provider))
+            })
             .transpose()
             .map_err(store)?;
         let mut stmt = db
@@ -813,6 +810,8 @@ impl Requester {
             acknowledgement,
             decision,
             packages,
+            withdrawal,
+            validation_sent,
         })
     }
 
@@ -902,7 +901,122 @@ impl Requester {
                 )));
             }
         }
+        match read_message(&mut recv)
+            .await
+            .map_err(|e| Self::stream_error(&conn, e))?
+        {
+            None => {}
+            Some(Message::Withdrawal(w)) => {
+                self.record_withdrawal(&record.request, &w, &provider, now)?;
+            }
+            other => {
+                return Err(ClientError::Protocol(format!(
+                    "expected a withdrawal or the end of the stream, got {}",
+                    describe(other.as_ref())
+                )));
+            }
+        }
         self.record(id)
+    }
+
+    /// Verifies a withdrawal and, if it is new, stores and logs it: the request's packages
+    /// can no longer be opened if it declares the data unusable.
+    fn record_withdrawal(
+        &self,
+        request: &EvidenceRequest,
+        signed: &Signed<evx_protocol::document::Withdrawal>,
+        provider: &VerifyingKey,
+        now: UnixTime,
+    ) -> Result<(), ClientError> {
+        let w = signed
+            .verify(provider)
+            .map_err(|e| ClientError::Protocol(format!("the withdrawal does not verify: {e}")))?;
+        if w.request_id != request.request_id {
+            return Err(ClientError::Protocol(
+                "the withdrawal is for another request".into(),
+            ));
+        }
+        let changed = {
+            let db = self.db.lock().map_err(store)?;
+            db.execute(
+                "UPDATE requests SET withdrawal = ?2 WHERE request_id = ?1 AND withdrawal IS NULL",
+                params![request.request_id.0.as_slice(), signed.encode()],
+            )
+            .map_err(store)?
+        };
+        if changed > 0 {
+            self.audit.append(
+                &self.event(
+                    "requester",
+                    EventKind::Withdrawn {
+                        withdrawal_digest: signed.digest(),
+                        data_unusable: w.data_unusable,
+                    },
+                    request,
+                    now,
+                ),
+                vec![],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Sends a judicial validation of a request already sent (an emergency request executed
+    /// before its validation): built from `draft`, bound to the request exactly as signed,
+    /// signed with the judicial authority's key.
+    pub async fn validate(
+        &self,
+        id: &RequestId,
+        draft: &crate::request_file::ValidationDraft,
+        judge: &SigningKey,
+        address: Option<std::net::SocketAddr>,
+        now: UnixTime,
+    ) -> Result<(), ClientError> {
+        let signed_request = {
+            let db = self.db.lock().map_err(store)?;
+            let bytes: Option<Vec<u8>> = db
+                .query_row(
+                    "SELECT request FROM requests WHERE request_id = ?1",
+                    params![id.0.as_slice()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(store)?;
+            Signed::<EvidenceRequest>::decode_owned(bytes.ok_or(ClientError::UnknownRequest(*id))?)
+                .map_err(store)?
+        };
+        let record = self.record(id)?;
+        let validation = Signed::sign(
+            &draft.validation(&signed_request, &record.request, now),
+            judge,
+        )
+        .map_err(|e| ClientError::Protocol(format!("the validation cannot be signed: {e}")))?;
+        let conn = self.connection(&record.to, address).await?;
+        let (mut send, mut recv) = Self::open_stream(&conn).await?;
+        write_message(&mut send, &Message::Validation(validation.clone()))
+            .await
+            .map_err(|e| Self::stream_error(&conn, e))?;
+        let _ = send.finish();
+        match read_message(&mut recv)
+            .await
+            .map_err(|e| Self::stream_error(&conn, e))?
+        {
+            None => {}
+            Some(Message::Error(r)) => return Err(self.refused(&record.to, &r)),
+            other => {
+                return Err(ClientError::Protocol(format!(
+                    "expected the end of the stream, got {}",
+                    describe(other.as_ref())
+                )));
+            }
+        }
+        let db = self.db.lock().map_err(store)?;
+        db.execute(
+            "UPDATE requests SET validation = ?2 WHERE request_id = ?1",
+            params![id.0.as_slice(), validation.encode()],
+        )
+        .map_err(store)?;
+        Ok(())
     }
 
     /// Downloads the request's package, if one is ready: streams it to disk, verifies it in
@@ -952,6 +1066,10 @@ impl Requester {
                 return Ok((self.record(id)?, None));
             }
             Some(Message::PackageOffer(o)) => o,
+            Some(Message::Withdrawal(w)) => {
+                self.record_withdrawal(&record.request, &w, &provider, now)?;
+                return Ok((self.record(id)?, None));
+            }
             Some(Message::Error(r)) => return Err(self.refused(&record.to, &r)),
             other => {
                 return Err(ClientError::Protocol(format!(
@@ -1157,13 +1275,15 @@ impl Requester {
     }
 }
 
-/// A request's row: party, signed request, sent at, acknowledgement, decision.
+/// A request's row: party, signed request, sent at, acknowledgement, decision, withdrawal.
 type RequestRow = (
     String,
     Vec<u8>,
     Option<i64>,
     Option<Vec<u8>>,
     Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    bool,
 );
 
 /// Removes a file when dropped, unless disarmed.

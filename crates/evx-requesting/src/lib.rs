@@ -5,3 +5,4 @@
 pub mod client;
 pub mod open;
 pub mod request_file;
+mod store;

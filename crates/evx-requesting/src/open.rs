@@ -26,6 +26,9 @@ pub enum OpenPackageError {
     /// The declared case or purpose is not one the package allows (logged as `open_refused`).
     #[error("{0}")]
     PurposeRefused(String),
+    /// The request was withdrawn and its data declared unusable (logged as `open_refused`).
+    #[error("{0}")]
+    Withdrawn(String),
     /// The package failed verification (logged as `open_refused`); nothing was written.
     #[error("the package failed verification; nothing was written: {0}")]
     Integrity(String),
@@ -192,6 +195,19 @@ impl Requester {
                 vec![],
             )?)
         };
+        // A withdrawn request's data may not be used any more.
+        if let Ok(record) = self.record(&header.request_id)
+            && record.withdrawal.as_ref().is_some_and(|w| w.data_unusable)
+        {
+            log(EventKind::OpenRefused {
+                package_id,
+                reason: OpenRefusal::Withdrawn,
+            })?;
+            return Err(OpenPackageError::Withdrawn(format!(
+                "request {} was withdrawn and its data declared unusable; opening refused and logged",
+                header.request_id
+            )));
+        }
         std::fs::create_dir_all(out)
             .map_err(|e| OpenPackageError::Output(format!("{}: {e}", out.display())))?;
         let staged = out.join(format!(".evx-staging-{package_id}"));

@@ -453,3 +453,150 @@ async fn a_forked_peer_log_is_detected_and_stops_exchanges() {
     de.audit().verify().unwrap();
     net.shutdown().await;
 }
+
+/// An emergency request for one account's subscriber data by a police authority: executed at
+/// once, to be validated by a judge within the agreement's 48 hours.
+async fn send_emergency(net: &Net, de: &Requester, id: u8) -> (RequestId, UnixTime) {
+    let mut r = request(id);
+    r.request_type = RequestType::EmergencyDisclosure;
+    r.categories = vec![DataCategory::Subscriber];
+    r.issuer.authority = "Landeskriminalamt Berlin".into();
+    r.issuer.authority_type = evx_protocol::document::AuthorityType::LawEnforcement;
+    r.emergency = Some(Emergency {
+        justification: "The account holder announced an attack on a school for tomorrow morning."
+            .into(),
+    });
+    let prepared = de.prepare(r, Vec::new()).unwrap();
+    let sent = de
+        .send(&prepared, &ie_id(), Some(net.addr()), UnixTime(now()))
+        .await
+        .unwrap();
+    assert!(
+        matches!(sent.decision.outcome, Outcome::Accept { .. }),
+        "{:?}",
+        sent.decision.outcome
+    );
+    let due = sent
+        .decision
+        .due
+        .validation_by
+        .expect("an unvalidated emergency has a validation deadline");
+    (prepared.request.request_id, due)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emergency_whose_validation_is_late_is_withdrawn_and_its_data_unusable() {
+    let net = Net::new("emergency-late").await;
+    let de = net.requester();
+    let (id, due) = send_emergency(&net, &de, 10).await;
+    let t = UnixTime(now());
+    let (_, package) = de
+        .fetch(&id, Some(net.addr()), t, &mut |_, _| {})
+        .await
+        .unwrap();
+    let package = package.expect("the emergency data are delivered at once");
+    let case = de.record(&id).unwrap().request.case_id;
+    let declared = DeclaredPurpose {
+        case,
+        purpose: Purpose::Investigation,
+    };
+    de.open_package(&package.path, &declared, &net.tmp.0.join("before"), t)
+        .unwrap();
+
+    // Nothing happens before the deadline; just after it, the request is withdrawn.
+    assert!(
+        net.desk()
+            .tick(UnixTime(due.0 - 1))
+            .unwrap()
+            .withdrawn
+            .is_empty()
+    );
+    let report = net.desk().tick(UnixTime(due.0 + 1)).unwrap();
+    assert_eq!(report.withdrawn, vec![id]);
+    assert!(
+        net.desk()
+            .tick(UnixTime(due.0 + 2))
+            .unwrap()
+            .withdrawn
+            .is_empty()
+    );
+    assert!(kinds(net.desk().audit(), &id).contains(&"withdrawn"));
+    let register = evx_requested::register::Register::open(&net.ie).unwrap();
+    assert!(register.get(&id).unwrap().withdrawal.unwrap().data_unusable);
+
+    // The requesting party learns it on its next status, logs it, and cannot open the data.
+    let record = de.status(&id, Some(net.addr()), t).await.unwrap();
+    assert!(record.withdrawal.unwrap().data_unusable);
+    assert!(kinds(de.audit(), &id).contains(&"withdrawn"));
+    let e = de
+        .open_package(&package.path, &declared, &net.tmp.0.join("after"), t)
+        .unwrap_err();
+    assert!(matches!(e, OpenPackageError::Withdrawn(_)), "{e}");
+    assert!(events(de.audit()).iter().any(|e| matches!(
+        e.kind,
+        EventKind::OpenRefused {
+            reason: OpenRefusal::Withdrawn,
+            ..
+        }
+    )));
+    // And there is nothing more to fetch.
+    let (_, again) = de
+        .fetch(&id, Some(net.addr()), t, &mut |_, _| {})
+        .await
+        .unwrap();
+    assert!(again.is_none());
+    // A validation now comes too late.
+    let draft = evx_requesting::request_file::ValidationDraft {
+        authority: "Amtsgericht Tiergarten".into(),
+        authority_type: evx_protocol::document::AuthorityType::InvestigatingJudge,
+        reference: "351 Gs 2000/26".into(),
+        statement: "Confirmed.".into(),
+    };
+    assert!(
+        de.validate(&id, &draft, &net.judge, Some(net.addr()), t)
+            .await
+            .is_err()
+    );
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validation_in_time_keeps_the_emergency_request() {
+    let net = Net::new("emergency-validated").await;
+    let de = net.requester();
+    let (id, due) = send_emergency(&net, &de, 11).await;
+    let draft = evx_requesting::request_file::ValidationDraft {
+        authority: "Amtsgericht Tiergarten".into(),
+        authority_type: evx_protocol::document::AuthorityType::InvestigatingJudge,
+        reference: "351 Gs 2001/26".into(),
+        statement: "The emergency order was necessary and proportionate.".into(),
+    };
+    // A key that is not a judge's is refused.
+    let e = de
+        .validate(
+            &id,
+            &draft,
+            &reviewer(&net),
+            Some(net.addr()),
+            UnixTime(now()),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::Refused { .. }), "{e}");
+    de.validate(&id, &draft, &net.judge, Some(net.addr()), UnixTime(now()))
+        .await
+        .unwrap();
+    assert!(kinds(net.desk().audit(), &id).contains(&"validation_received"));
+    assert!(
+        net.desk()
+            .tick(UnixTime(due.0 + 1))
+            .unwrap()
+            .withdrawn
+            .is_empty()
+    );
+    let register = evx_requested::register::Register::open(&net.ie).unwrap();
+    let r = register.get(&id).unwrap();
+    assert!(r.validated_later && r.withdrawal.is_none());
+    assert!(de.record(&id).unwrap().validation_sent);
+    net.shutdown().await;
+}

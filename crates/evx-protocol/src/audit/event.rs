@@ -46,6 +46,8 @@ pub enum OpenRefusal {
     Integrity,
     /// The package's retention has expired.
     Expired,
+    /// The request was withdrawn and its data declared unusable.
+    Withdrawn,
 }
 
 /// What happened.
@@ -191,6 +193,19 @@ pub enum EventKind {
         /// When it was due.
         due_at: UnixTime,
     },
+    /// A judicial validation of a request already received arrived (and verified).
+    ValidationReceived {
+        /// SHA-256 of the signed validation.
+        validation_digest: [u8; 32],
+    },
+    /// A request was withdrawn (e.g. an emergency request whose validation did not arrive in
+    /// time): sent by the requested side, received by the requesting side.
+    Withdrawn {
+        /// SHA-256 of the signed withdrawal.
+        withdrawal_digest: [u8; 32],
+        /// Data already delivered must be treated as unusable.
+        data_unusable: bool,
+    },
 }
 
 impl EventKind {
@@ -220,6 +235,8 @@ impl EventKind {
             Self::CheckpointCosigned { .. } => "checkpoint_cosigned",
             Self::ConflictDetected { .. } => "conflict_detected",
             Self::ReviewOverdue { .. } => "review_overdue",
+            Self::ValidationReceived { .. } => "validation_received",
+            Self::Withdrawn { .. } => "withdrawn",
         }
     }
 }
