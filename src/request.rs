@@ -113,8 +113,16 @@ enum Command {
     },
 }
 
+/// Opens the requesting node and runs its retention pass first: evidence whose retention has
+/// ended is deleted before anything else is done.
 fn open_node(node: &Node) -> Result<Requester, Error> {
-    Ok(Requester::open(&NodeConfig::load(&node.config)?)?)
+    let requester = Requester::open(&NodeConfig::load(&node.config)?)?;
+    for id in requester.enforce_retention(now())? {
+        println!(
+            "package {id}: retention ended; deleted with its data key and every opened copy (logged)"
+        );
+    }
+    Ok(requester)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Error> {

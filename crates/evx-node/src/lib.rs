@@ -10,5 +10,6 @@
 pub mod audit;
 pub mod pki;
 pub mod transport;
+pub mod vault;
 pub mod wire;
 pub mod witnessing;

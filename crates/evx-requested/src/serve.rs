@@ -233,6 +233,10 @@ async fn stream(
                 }
             }
         }
+        // A node never answers an error report with another one.
+        Some(Message::Error(_)) => {
+            let _ = send.finish();
+        }
         Some(_) => {
             answer(
                 &mut send,

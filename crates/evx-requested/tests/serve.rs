@@ -123,11 +123,20 @@ async fn requests_over_quic() {
     let reply = exchange(&conn, &request(1)).await.unwrap();
     assert!(matches!(&reply[..], [Message::Error(r)] if r.code() == ErrorReport::REPLAY));
     // A stream with something else than a request first.
-    let decision_first = Message::Error(ErrorReport::new(1, "x")).encode();
-    let reply = exchange(&conn, &decision_first).await.unwrap();
+    let offer_first = Message::PackageOffer(evx_protocol::delivery::PackageOffer {
+        v: 1,
+        request_id: RequestId([1; 16]),
+        package_id: evx_protocol::ids::PackageId([2; 32]),
+        length: 0,
+    })
+    .encode();
+    let reply = exchange(&conn, &offer_first).await.unwrap();
     assert!(
         matches!(&reply[..], [Message::Error(r)] if r.code() == ErrorReport::UNEXPECTED_MESSAGE)
     );
+    // An error report first: not answered with another.
+    let error_first = Message::Error(ErrorReport::new(1, "x")).encode();
+    assert!(exchange(&conn, &error_first).await.unwrap().is_empty());
 
     // A node of the deployment that the server's registry does not list is turned away.
     let fr = pki::issue(

@@ -16,6 +16,7 @@ use std::sync::Mutex;
 use evx_node::audit::{AuditLog, StoreError};
 use evx_node::pki::{ConfigError, NodeConfig, RegistryFile, registry_documents_key};
 use evx_node::transport::{ConnectError, Limits, TlsFiles, client_config, peer_spki_sha256};
+use evx_node::vault;
 use evx_node::wire::{WireError, read_message, write_message};
 use evx_node::witnessing::{self, PeerKeys};
 use evx_protocol::audit::{Actor, Commitment, Event, EventKind, OutcomeKind, Salt};
@@ -185,6 +186,10 @@ pub struct Requester {
     connections: tokio::sync::Mutex<Vec<Peer>>,
     /// What the last witnessing exchange achieved, or why it failed.
     witnessed: Mutex<Option<Result<witnessing::Report, String>>>,
+    /// The node key that wraps packages' data keys.
+    kek: vault::Kek,
+    /// The key store: packages' wrapped data keys.
+    keys: Mutex<rusqlite::Connection>,
 }
 
 /// An open connection to a peer's node.
@@ -224,6 +229,10 @@ impl Requester {
         config.create_data_dir()?;
         let audit = AuditLog::open(&config.data_dir.join("audit"), log_key)?;
         let db = crate::store::open(&config.data_dir.join("requests.sqlite")).map_err(store)?;
+        let kek =
+            vault::Kek::load_or_create(&config.data_dir.join("keys/vault.key")).map_err(store)?;
+        let keys = crate::store::open_keys(&config.data_dir.join("keys/data-keys.sqlite"))
+            .map_err(store)?;
         Ok(Self {
             party: config.party.clone(),
             data_dir: config.data_dir.clone(),
@@ -237,6 +246,8 @@ impl Requester {
             db: Mutex::new(db),
             connections: tokio::sync::Mutex::new(Vec::new()),
             witnessed: Mutex::new(None),
+            kek,
+            keys: Mutex::new(keys),
         })
     }
 
@@ -815,6 +826,157 @@ impl Requester {
         })
     }
 
+    /// Opens a stored package for reading: a vault file through its data key (refused once
+    /// the key is deleted), or a plain sealed package.
+    pub fn read_package(&self, path: &Path) -> Result<Box<dyn std::io::Read + Send>, ClientError> {
+        let file = std::fs::File::open(path)
+            .map_err(|e| ClientError::Store(format!("{}: {e}", path.display())))?;
+        let mut head = std::io::BufReader::new(file);
+        let is_vault = {
+            use std::io::BufRead as _;
+            head.fill_buf().map_err(store)?.starts_with(vault::MAGIC)
+        };
+        if !is_vault {
+            return Ok(Box::new(head));
+        }
+        let file = std::fs::File::open(path).map_err(store)?;
+        let id = vault::stored_package_id(&file).map_err(store)?;
+        let wrapped: Option<Vec<u8>> = {
+            let keys = self.keys.lock().map_err(store)?;
+            keys.query_row(
+                "SELECT wrapped FROM data_keys WHERE package_id = ?1",
+                params![id.0.as_slice()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(store)?
+        };
+        let wrapped = wrapped.ok_or_else(|| {
+            ClientError::Store(format!(
+                "package {id} cannot be read: its data key was deleted (end of retention) or \
+                 this is not the node that received it"
+            ))
+        })?;
+        let key = vault::DataKey::unwrap(&self.kek, id, &wrapped).map_err(store)?;
+        let file = std::fs::File::open(path).map_err(store)?;
+        Ok(Box::new(std::io::BufReader::with_capacity(
+            1 << 20,
+            vault::Reader::new(std::io::BufReader::with_capacity(1 << 20, file), key)
+                .map_err(store)?,
+        )))
+    }
+
+    /// When a received package's retention ends and whether it was deleted already.
+    pub fn retention(
+        &self,
+        id: &PackageId,
+    ) -> Result<(Option<UnixTime>, Option<UnixTime>), ClientError> {
+        let db = self.db.lock().map_err(store)?;
+        let row: Option<(Option<i64>, Option<i64>)> = db
+            .query_row(
+                "SELECT expires_at, deleted_at FROM packages WHERE package_id = ?1",
+                params![id.0.as_slice()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(store)?;
+        let (e, d) = row.unwrap_or((None, None));
+        Ok((e.map(|t| UnixTime(t as u64)), d.map(|t| UnixTime(t as u64))))
+    }
+
+    /// Remembers a file `evx open` wrote from a package: deleted with it at the end of its
+    /// retention.
+    pub fn track_opened(&self, id: &PackageId, path: &Path) -> Result<(), ClientError> {
+        let db = self.db.lock().map_err(store)?;
+        db.execute(
+            "INSERT INTO opened (package_id, path) VALUES (?1, ?2)",
+            params![id.0.as_slice(), path.display().to_string()],
+        )
+        .map_err(store)?;
+        Ok(())
+    }
+
+    /// Deletes every package whose retention has ended at `now`: its data key (so that every
+    /// copy of the stored file, backups included, is unreadable), the stored file, and every
+    /// file `evx open` wrote from it; logs `retention_deletion`. Returns the packages deleted.
+    pub fn enforce_retention(&self, now: UnixTime) -> Result<Vec<PackageId>, ClientError> {
+        let due: Vec<(Vec<u8>, Vec<u8>, String)> = {
+            let db = self.db.lock().map_err(store)?;
+            let mut stmt = db
+                .prepare(
+                    "SELECT package_id, request_id, path FROM packages WHERE expires_at IS NOT NULL \
+                     AND expires_at <= ?1 AND deleted_at IS NULL",
+                )
+                .map_err(store)?;
+            stmt.query_map(params![now.0 as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(store)?
+            .collect::<Result<_, _>>()
+            .map_err(store)?
+        };
+        let mut deleted = Vec::new();
+        for (pid, rid, path) in due {
+            let id = PackageId(
+                pid.clone()
+                    .try_into()
+                    .map_err(|_| store("bad package id"))?,
+            );
+            let request = RequestId(rid.try_into().map_err(|_| store("bad request id"))?);
+            // The key first: from then on no copy of the package can be read.
+            {
+                let keys = self.keys.lock().map_err(store)?;
+                keys.execute(
+                    "DELETE FROM data_keys WHERE package_id = ?1",
+                    params![pid.as_slice()],
+                )
+                .map_err(store)?;
+            }
+            let _ = std::fs::remove_file(&path);
+            let copies: Vec<String> = {
+                let db = self.db.lock().map_err(store)?;
+                let mut stmt = db
+                    .prepare("SELECT path FROM opened WHERE package_id = ?1")
+                    .map_err(store)?;
+                stmt.query_map(params![pid.as_slice()], |r| r.get(0))
+                    .map_err(store)?
+                    .collect::<Result<_, _>>()
+                    .map_err(store)?
+            };
+            for c in &copies {
+                let _ = std::fs::remove_file(c);
+            }
+            {
+                let db = self.db.lock().map_err(store)?;
+                db.execute(
+                    "UPDATE packages SET deleted_at = ?2 WHERE package_id = ?1",
+                    params![pid.as_slice(), now.0 as i64],
+                )
+                .map_err(store)?;
+                db.execute(
+                    "DELETE FROM opened WHERE package_id = ?1",
+                    params![pid.as_slice()],
+                )
+                .map_err(store)?;
+            }
+            self.audit.append(
+                &Event {
+                    v: 1,
+                    at: now,
+                    actor: self.actor("retention"),
+                    kind: EventKind::RetentionDeletion { package_id: id },
+                    request: Some(request),
+                    case: None,
+                    purpose: None,
+                    subjects: Vec::new(),
+                },
+                vec![],
+            )?;
+            deleted.push(id);
+        }
+        Ok(deleted)
+    }
+
     /// The stored file of a received package.
     pub fn package_path(&self, id: &PackageId) -> Result<PathBuf, ClientError> {
         let db = self.db.lock().map_err(store)?;
@@ -838,9 +1000,7 @@ impl Requester {
         &self,
         package: &Path,
     ) -> Result<evx_protocol::ids::CaseId, ClientError> {
-        let file = std::fs::File::open(package)
-            .map_err(|e| ClientError::Store(format!("{}: {e}", package.display())))?;
-        let reader = PackageReader::new(std::io::BufReader::new(file))
+        let reader = PackageReader::new(self.read_package(package)?)
             .map_err(|e| ClientError::Store(format!("{}: {e}", package.display())))?;
         let request = reader.header().request_id;
         Ok(self.record(&request)?.request.case_id)
@@ -1186,7 +1346,7 @@ impl Requester {
         let dir = self.data_dir.join("packages");
         std::fs::create_dir_all(&dir).map_err(store)?;
         let partial = dir.join(format!("{}.evx1.partial", offer.package_id));
-        let mut guard = RemoveOnDrop(Some(partial.clone()));
+        let guard = RemoveOnDrop(Some(partial.clone()));
         let mut file = tokio::fs::File::create(&partial).await.map_err(store)?;
         let mut buf = vec![0u8; 256 * 1024];
         let mut got = 0u64;
@@ -1243,9 +1403,35 @@ impl Requester {
         .await
         .map_err(store)?
         .map_err(rejected)?;
-        let final_path = dir.join(format!("{}.evx1", offer.package_id));
-        std::fs::rename(&partial, &final_path).map_err(store)?;
-        guard.0 = None;
+        // Kept at rest under the package's own data key (the vault): deleting that key at the
+        // end of the retention makes every copy of the file unreadable.
+        let final_path = dir.join(format!("{}.evxv", offer.package_id));
+        let data_key = vault::DataKey::generate(offer.package_id);
+        {
+            let src = std::io::BufReader::new(std::fs::File::open(&partial).map_err(store)?);
+            let tmp = dir.join(format!("{}.evxv.partial", offer.package_id));
+            let mut stored = RemoveOnDrop(Some(tmp.clone()));
+            let mut dst = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(store)?);
+            vault::store(&data_key, src, &mut dst).map_err(store)?;
+            dst.into_inner()
+                .map_err(|e| store(e.error()))?
+                .sync_all()
+                .map_err(store)?;
+            let keys = self.keys.lock().map_err(store)?;
+            keys.execute(
+                "INSERT OR REPLACE INTO data_keys (package_id, wrapped) VALUES (?1, ?2)",
+                params![offer.package_id.0.as_slice(), data_key.wrap(&self.kek)],
+            )
+            .map_err(store)?;
+            std::fs::rename(&tmp, &final_path).map_err(store)?;
+            stored.0 = None;
+        }
+        drop(guard);
+        let expires_at = verified
+            .header
+            .conditions
+            .retention_days
+            .map(|d| now.0.saturating_add(u64::from(d) * 86_400) as i64);
         let package = PackageRecord {
             package_id: offer.package_id,
             path: final_path,
@@ -1257,8 +1443,8 @@ impl Requester {
         };
         let db = self.db.lock().map_err(store)?;
         db.execute(
-            "INSERT OR REPLACE INTO packages (package_id, request_id, path, sealed_length, length, items, root, received_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT OR REPLACE INTO packages (package_id, request_id, path, sealed_length, length, items, root, received_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 package.package_id.0.as_slice(),
                 record.request.request_id.0.as_slice(),
@@ -1267,7 +1453,8 @@ impl Requester {
                 package.length as i64,
                 package.items as i64,
                 package.root.as_slice(),
-                now.0 as i64
+                now.0 as i64,
+                expires_at
             ],
         )
         .map_err(store)?;

@@ -29,6 +29,9 @@ pub enum OpenPackageError {
     /// The request was withdrawn and its data declared unusable (logged as `open_refused`).
     #[error("{0}")]
     Withdrawn(String),
+    /// The package's retention has ended: it was deleted (logged as `open_refused`).
+    #[error("{0}")]
+    Expired(String),
     /// The package failed verification (logged as `open_refused`); nothing was written.
     #[error("the package failed verification; nothing was written: {0}")]
     Integrity(String),
@@ -153,10 +156,24 @@ impl Requester {
         out: &Path,
         now: UnixTime,
     ) -> Result<OpenedPackage, OpenPackageError> {
-        let file = File::open(package)
-            .map_err(|e| OpenPackageError::Output(format!("{}: {e}", package.display())))?;
-        let reader = PackageReader::new(BufReader::with_capacity(1 << 20, file))
-            .map_err(|e| OpenPackageError::Integrity(e.to_string()))?;
+        // The retention pass first: a package whose time is up is deleted, not opened.
+        self.enforce_retention(now)?;
+        if let Ok(id) = File::open(package)
+            .map_err(|e| e.to_string())
+            .and_then(|f| evx_node::vault::stored_package_id(f).map_err(|e| e.to_string()))
+            && let (_, Some(deleted)) = self.retention(&id)?
+        {
+            self.log_refusal(id, OpenRefusal::Expired, declared, now)?;
+            return Err(OpenPackageError::Expired(format!(
+                "package {id} was deleted at the end of its retention ({deleted}); opening refused and logged"
+            )));
+        }
+        let source = match self.read_package(package) {
+            Ok(r) => r,
+            Err(e) => return Err(OpenPackageError::Output(e.to_string())),
+        };
+        let reader =
+            PackageReader::new(source).map_err(|e| OpenPackageError::Integrity(e.to_string()))?;
         let header = reader.header().clone();
         let package_id = reader.package_id();
         if header.recipient_party != *self.party() {
@@ -225,6 +242,15 @@ impl Requester {
                     OpenPackageError::Output(format!("{}: {e}", manifest_path.display()))
                 })?;
                 log(EventKind::PackageOpened { package_id })?;
+                // Deleted with the package at the end of its retention.
+                for path in opened
+                    .committed
+                    .iter()
+                    .map(|i| i.path.as_path())
+                    .chain([manifest_path.as_path()])
+                {
+                    self.track_opened(&package_id, path)?;
+                }
                 Ok(OpenedPackage {
                     package_id,
                     items: opened.committed,
@@ -249,5 +275,33 @@ impl Requester {
                 Err(OpenPackageError::Integrity(e.to_string()))
             }
         }
+    }
+}
+
+impl Requester {
+    fn log_refusal(
+        &self,
+        package_id: evx_protocol::ids::PackageId,
+        reason: OpenRefusal,
+        declared: &DeclaredPurpose,
+        now: UnixTime,
+    ) -> Result<(), ClientError> {
+        self.audit().append(
+            &Event {
+                v: 1,
+                at: now,
+                actor: evx_protocol::audit::Actor {
+                    party: self.party().clone(),
+                    by: "requester".into(),
+                },
+                kind: EventKind::OpenRefused { package_id, reason },
+                request: None,
+                case: None,
+                purpose: Some(declared.purpose),
+                subjects: Vec::new(),
+            },
+            vec![],
+        )?;
+        Ok(())
     }
 }

@@ -11,6 +11,10 @@ const LATER_COLUMNS: &[(&str, &str, &str)] = &[
     ("requests", "validation", "BLOB"),
     // The requested party's signed withdrawal, if the request was withdrawn.
     ("requests", "withdrawal", "BLOB"),
+    // When the package's retention ends (from its conditions); none: no limit.
+    ("packages", "expires_at", "INTEGER"),
+    // When it was deleted at the end of its retention.
+    ("packages", "deleted_at", "INTEGER"),
 ];
 
 /// Opens (creating if needed) the store in `path`.
@@ -38,6 +42,10 @@ pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
              root        BLOB NOT NULL,
              received_at INTEGER NOT NULL,
              receipt     BLOB
+         );
+         CREATE TABLE IF NOT EXISTS opened (
+             package_id  BLOB NOT NULL,
+             path        TEXT NOT NULL
          );",
     )?;
     for (table, name, ty) in LATER_COLUMNS {
@@ -49,5 +57,21 @@ pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
             db.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {name} {ty};"))?;
         }
     }
+    Ok(db)
+}
+
+/// Opens (creating if needed) the key store in `path`: the packages' data keys, wrapped by the
+/// node key. A separate file, so that it can be kept out of long-lived backups; deleted rows
+/// are overwritten (`secure_delete`), so that a deleted key does not linger in free pages.
+pub(crate) fn open_keys(path: &Path) -> rusqlite::Result<Connection> {
+    let db = Connection::open(path)?;
+    db.busy_timeout(std::time::Duration::from_secs(10))?;
+    db.execute_batch(
+        "PRAGMA secure_delete = ON; PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL;
+         CREATE TABLE IF NOT EXISTS data_keys (
+             package_id  BLOB PRIMARY KEY,
+             wrapped     BLOB NOT NULL
+         );",
+    )?;
     Ok(db)
 }

@@ -154,10 +154,10 @@ async fn accepted_production_is_delivered_verified_and_opened() {
     assert_eq!(record.packages.len(), 1);
     assert_eq!(record.packages[0].package_id, package.package_id);
     assert!(package.path.starts_with(net.de.data_dir.join("packages")));
-    assert_eq!(
-        std::fs::metadata(&package.path).unwrap().len(),
-        package.sealed_length
-    );
+    // Stored at rest in the vault, under the package's own data key: a little larger than
+    // the sealed package (a header and a tag per 64 KiB).
+    let stored = std::fs::metadata(&package.path).unwrap().len();
+    assert!(stored > package.sealed_length && stored < package.sealed_length + 4096);
     assert_eq!(progress, (package.sealed_length, package.sealed_length));
     assert_eq!(package.items, 2, "subscriber and traffic data");
 
@@ -707,10 +707,22 @@ async fn garbage_and_oversized_frames_get_error_reports() {
     unknown[5] = 0x42;
     let reply = exchange(&conn, &unknown).await.unwrap();
     assert_eq!(report_code(&reply), ErrorReport::UNKNOWN_KIND);
-    // A validation where the request should be.
+    // A validation on its own is a late validation: of a request never received, not found.
     let validation = Message::Validation(prepared.validations[0].clone()).encode();
     let reply = exchange(&conn, &validation).await.unwrap();
+    assert_eq!(report_code(&reply), ErrorReport::NOT_FOUND);
+    // A witness's answer where a request should be.
+    let stray = Message::Cosigned(evx_protocol::witnessing::Cosigned {
+        v: 1,
+        note: None,
+        cosigned_size: 0,
+    })
+    .encode();
+    let reply = exchange(&conn, &stray).await.unwrap();
     assert_eq!(report_code(&reply), ErrorReport::UNEXPECTED_MESSAGE);
+    // An error report is never answered with another.
+    let stray = Message::Error(ErrorReport::new(1, "stray")).encode();
+    assert!(exchange(&conn, &stray).await.unwrap().is_empty());
     // The whole request, then its validation cut short.
     let mut cut = whole.clone();
     cut.extend(&validation[..validation.len() - 10]);

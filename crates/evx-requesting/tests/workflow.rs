@@ -600,3 +600,77 @@ async fn a_validation_in_time_keeps_the_emergency_request() {
     assert!(de.record(&id).unwrap().validation_sent);
     net.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_expiry_deletes_the_package_its_key_and_its_copies() {
+    let net = Net::new("retention").await;
+    let de = net.requester();
+    let (prepared, sent) = send_production(&net, &de, 20).await;
+    let days = match &sent.decision.outcome {
+        Outcome::Accept { conditions } => conditions.retention_days.expect("a retention limit"),
+        other => panic!("{other:?}"),
+    };
+    let id = prepared.request.request_id;
+    let t = UnixTime(now());
+    let (_, package) = de
+        .fetch(&id, Some(net.addr()), t, &mut |_, _| {})
+        .await
+        .unwrap();
+    let package = package.unwrap();
+    // Stored at rest under its own key: not the sealed package itself.
+    let stored = std::fs::read(&package.path).unwrap();
+    assert!(stored.starts_with(evx_node::vault::MAGIC));
+    let backup = net.tmp.0.join("backup.evxv");
+    std::fs::copy(&package.path, &backup).unwrap();
+
+    let declared = DeclaredPurpose {
+        case: prepared.request.case_id.clone(),
+        purpose: Purpose::Investigation,
+    };
+    let out = net.tmp.0.join("opened");
+    let opened = de.open_package(&package.path, &declared, &out, t).unwrap();
+    assert!(!opened.items.is_empty());
+    // The backup opens as well while the key exists.
+    de.open_package(&backup, &declared, &net.tmp.0.join("from-backup"), t)
+        .unwrap();
+
+    let (expires, deleted) = de.retention(&package.package_id).unwrap();
+    let expires = expires.unwrap();
+    assert_eq!(expires.0, t.0 + u64::from(days) * 86_400);
+    assert!(deleted.is_none());
+    assert!(
+        de.enforce_retention(UnixTime(expires.0 - 1))
+            .unwrap()
+            .is_empty()
+    );
+
+    let gone = de.enforce_retention(expires).unwrap();
+    assert_eq!(gone, vec![package.package_id]);
+    assert!(!package.path.exists());
+    for item in &opened.items {
+        assert!(!item.path.exists(), "{} survived", item.path.display());
+    }
+    assert!(!opened.manifest_path.exists());
+    assert!(kinds(de.audit(), &id).contains(&"retention_deletion"));
+    // Every copy is unreadable now, the backup included, and opening is refused and logged.
+    let e = de
+        .open_package(&backup, &declared, &net.tmp.0.join("late"), expires)
+        .unwrap_err();
+    assert!(matches!(e, OpenPackageError::Expired(_)), "{e}");
+    assert!(de.read_package(&backup).is_err());
+    assert!(events(de.audit()).iter().any(|e| matches!(
+        e.kind,
+        EventKind::OpenRefused {
+            reason: OpenRefusal::Expired,
+            ..
+        }
+    )));
+    // Deleted once.
+    assert!(
+        de.enforce_retention(UnixTime(expires.0 + 10))
+            .unwrap()
+            .is_empty()
+    );
+    de.audit().verify().unwrap();
+    net.shutdown().await;
+}
