@@ -106,6 +106,22 @@ enum Command {
         #[arg(long, value_name = "ADDR")]
         address: Option<SocketAddr>,
     },
+    /// Ask the requested party to extend a preservation hold (as the agreement allows).
+    Extend {
+        /// The preservation request's id (32 hex digits).
+        id: RequestId,
+        #[command(flatten)]
+        node: Node,
+        /// By how many days.
+        #[arg(long)]
+        days: u32,
+        /// Why the data must be kept longer.
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        /// The requested party's node's address (default: the registry's).
+        #[arg(long, value_name = "ADDR")]
+        address: Option<SocketAddr>,
+    },
     /// List this node's requests, newest first.
     List {
         #[command(flatten)]
@@ -268,6 +284,25 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
                 sent
             })?;
             println!("validation of request {id} sent and recorded by the requested party");
+            Ok(())
+        }
+        Command::Extend {
+            id,
+            node,
+            days,
+            reason,
+            address,
+        } => {
+            let node = open_node(node)?;
+            let c = runtime()?.block_on(async {
+                let c = node.extend(id, *days, reason, *address, now()).await;
+                node.close().await;
+                c
+            })?;
+            println!(
+                "hold {id} extended: {} records preserved until {}; {} extension(s) left",
+                c.records_preserved, c.expires_at, c.extensions_remaining
+            );
             Ok(())
         }
         Command::List { node } => {

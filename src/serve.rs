@@ -61,6 +61,9 @@ pub(crate) fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                     for id in &r.escalated {
                         println!("review of {id} is OVERDUE: escalated and logged");
                     }
+                    for id in &r.holds_ended {
+                        println!("preservation hold {id} ended: its copy deleted (logged)");
+                    }
                     for id in &r.withdrawn {
                         println!("request {id} WITHDRAWN: its judicial validation did not arrive in time; delivered data declared unusable");
                     }

@@ -90,6 +90,9 @@ fn kinds() -> Vec<EventKind> {
             withdrawal_digest: d,
             data_unusable: true,
         },
+        EventKind::PreservationReleased {
+            by: RequestId([6; 16]),
+        },
     ]
 }
 

@@ -343,6 +343,123 @@ fn legal_basis(instrument: Instrument) -> &'static str {
     }
 }
 
+/// What [`preserve`] copied.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Preserved {
+    /// Subscriber records (of the accounts the selectors name).
+    pub subscribers: u64,
+    /// Connection records.
+    pub connections: u64,
+    /// Messages.
+    pub messages: u64,
+}
+
+impl Preserved {
+    /// Every record copied.
+    pub fn records(&self) -> u64 {
+        self.subscribers + self.connections + self.messages
+    }
+}
+
+/// Copies what a preservation `request` covers from the dataset in `dir` into `out`, itself a
+/// dataset (same layout), so that a later production request can be collected from the copy
+/// even after the source has rotated the records away: the subscriber records of the accounts
+/// the selectors name (needed to resolve the selectors again, whatever the categories), their
+/// connections in the time range if traffic or identification data are preserved (and the
+/// connections an IP-address selector names), their messages in the time range if content is.
+pub fn preserve(
+    dir: &Path,
+    request: &EvidenceRequest,
+    out: &Path,
+) -> Result<Preserved, DatasetError> {
+    let wants = |c| request.categories.contains(&c);
+    let range = request.time_range;
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let mut counts = Preserved::default();
+    let ip_selectors: Vec<(IpAddr, Option<u16>, u64)> = request
+        .selectors
+        .iter()
+        .filter_map(|s| match s {
+            Selector::IpAddress { address, port, at } => {
+                Some((address.to_canonical(), *port, at.0))
+            }
+            _ => None,
+        })
+        .collect();
+    let traffic_path = dir.join("traffic.jsonl");
+    // The accounts: named by account, e-mail, phone or device, or using a named address.
+    let mut accounts: Vec<String> = Vec::new();
+    for_each(&dir.join("subscribers.jsonl"), |s: Subscriber| {
+        let hit = request.selectors.iter().any(|sel| match sel {
+            Selector::Account { service, account } => {
+                s.account.eq_ignore_ascii_case(account) && s.service.eq_ignore_ascii_case(service)
+            }
+            Selector::Email(e) => s.email.eq_ignore_ascii_case(e),
+            Selector::Phone(p) => &s.phone == p,
+            Selector::Device(d) => s.devices.iter().any(|x| x.eq_ignore_ascii_case(d)),
+            _ => false,
+        });
+        if hit && !accounts.contains(&s.account) {
+            accounts.push(s.account.clone());
+        }
+        Ok(())
+    })?;
+    if !ip_selectors.is_empty() {
+        for_each(&traffic_path, |c: Connection| {
+            let hit = ip_selectors.iter().any(|(ip, port, at)| {
+                c.src.to_canonical() == *ip && port.is_none_or(|p| p == c.src_port) && c.ts == *at
+            });
+            if hit && !accounts.contains(&c.account) {
+                accounts.push(c.account.clone());
+            }
+            Ok(())
+        })?;
+    }
+    let path = out.join("subscribers.jsonl");
+    let mut w = writer(&path)?;
+    for_each(&dir.join("subscribers.jsonl"), |s: Subscriber| {
+        if accounts.contains(&s.account) {
+            write_line(&mut w, &path, &s)?;
+            counts.subscribers += 1;
+        }
+        Ok(())
+    })?;
+    w.flush().map_err(io(&path))?;
+    let path = out.join("traffic.jsonl");
+    let mut w = writer(&path)?;
+    if wants(DataCategory::Traffic) || wants(DataCategory::Identification) {
+        for_each(&traffic_path, |c: Connection| {
+            let named_address = ip_selectors.iter().any(|(ip, port, at)| {
+                c.src.to_canonical() == *ip && port.is_none_or(|p| p == c.src_port) && c.ts == *at
+            });
+            if named_address || (accounts.contains(&c.account) && range.contains(UnixTime(c.ts))) {
+                write_line(&mut w, &path, &c)?;
+                counts.connections += 1;
+            }
+            Ok(())
+        })?;
+    }
+    w.flush().map_err(io(&path))?;
+    if wants(DataCategory::Content) {
+        let content = out.join("content");
+        std::fs::create_dir_all(&content).map_err(io(&content))?;
+        for account in &accounts {
+            let src = dir.join("content").join(format!("{account}.jsonl"));
+            let path = content.join(format!("{account}.jsonl"));
+            let mut w = writer(&path)?;
+            for_each(&src, |m: MessageRecord| {
+                if range.contains(UnixTime(m.ts)) {
+                    write_line(&mut w, &path, &m)?;
+                    counts.messages += 1;
+                }
+                Ok(())
+            })?;
+            w.flush().map_err(io(&path))?;
+        }
+    }
+    Ok(counts)
+}
+
 /// Collects what `request` covers from the dataset in `dir` into item files in `out`: only the
 /// requested categories, only the accounts its selectors name, only inside its time range.
 /// Identification data are the connection records that match an IP-address selector (address,

@@ -9,6 +9,7 @@
 
 pub mod dataset;
 mod deadline;
+mod preservation;
 pub mod register;
 pub mod review;
 pub mod serve;

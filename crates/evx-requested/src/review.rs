@@ -415,6 +415,8 @@ pub struct TickReport {
     pub escalated: Vec<RequestId>,
     /// Requests withdrawn because their judicial validation did not arrive in time.
     pub withdrawn: Vec<RequestId>,
+    /// Preservation holds that reached their end unreleased (their copies deleted).
+    pub holds_ended: Vec<RequestId>,
 }
 
 impl Desk {
@@ -492,6 +494,7 @@ impl Desk {
             report.escalated.push(id);
         }
         report.withdrawn = self.withdraw_unvalidated(now).map_err(store)?;
+        report.holds_ended = self.expire_holds(now).map_err(store)?;
         Ok(report)
     }
 
@@ -590,7 +593,7 @@ impl Desk {
             _ => None,
         };
         if let Some((granted, conditions)) = released {
-            self.store_package(&granted, &conditions, now)
+            self.execute(&granted, &decision, &conditions, now)
                 .map_err(store)?;
         }
         Ok(match &decision.outcome {

@@ -214,6 +214,26 @@ async fn stream(
             }
         }
         Some(Message::Fetch(fetch)) => deliver(desk, party, fetch, send, recv).await,
+        // An extension of a preservation hold.
+        Some(Message::Extension(extension)) => {
+            let outcome = tokio::task::spawn_blocking(move || {
+                desk.extend_hold(&party, &extension, now())
+            })
+            .await;
+            match outcome {
+                Ok(Ok(confirmation)) => {
+                    answer(&mut send, Message::PreservationConfirmation(confirmation)).await
+                }
+                Ok(Err(refusal)) => answer(&mut send, Message::Error(refusal.report())).await,
+                Err(_) => {
+                    answer(
+                        &mut send,
+                        report(ErrorReport::UNAVAILABLE, "internal failure"),
+                    )
+                    .await
+                }
+            }
+        }
         // A judicial validation sent after its request (an emergency executed before it).
         Some(Message::Validation(validation)) => {
             let outcome =
@@ -242,7 +262,7 @@ async fn stream(
                 &mut send,
                 report(
                     ErrorReport::UNEXPECTED_MESSAGE,
-                    "a stream begins with a request, a fetch, a validation or a witness request",
+                    "a stream begins with a request, a fetch, an extension, a validation or a witness request",
                 ),
             )
             .await

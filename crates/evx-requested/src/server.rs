@@ -321,7 +321,7 @@ impl Desk {
         .map_err(unavailable)?;
         // Accepted production: collect and seal the evidence now, and keep it for delivery.
         if let Outcome::Accept { conditions } = &decision.outcome {
-            self.store_package(request, conditions, now)?;
+            self.execute(request, &decision, conditions, now)?;
         }
         Ok((ack, signed_decision))
     }
@@ -335,22 +335,69 @@ impl Desk {
         conditions: &evx_protocol::purpose::Conditions,
         now: UnixTime,
     ) -> Result<(), Refusal> {
-        if request.request_type == evx_protocol::document::RequestType::Preservation
-            || self.dataset.is_none()
-        {
+        if request.request_type == evx_protocol::document::RequestType::Preservation {
             return Ok(());
         }
-        let (package, error) = match self.seal(request, conditions, now) {
+        // A production citing an active preservation is collected from the preserved copy,
+        // which releases the hold; otherwise from the live dataset.
+        let hold = match request.preservation_ref {
+            Some(p) => self
+                .active_hold(&request.requesting_party, &p, now)?
+                .map(|h| (p, h)),
+            None => None,
+        };
+        let source = match &hold {
+            Some((_, h)) => h.dir.clone().or_else(|| self.dataset.clone()),
+            None => self.dataset.clone(),
+        };
+        let Some(source) = source else {
+            return Ok(());
+        };
+        let (package, error) = match self.seal(&source, request, conditions, now) {
             Ok(path) => (Some(path.display().to_string()), None),
             Err(e) => (None, Some(e)),
         };
-        let db = self.db.lock().map_err(unavailable)?;
-        db.execute(
-            "UPDATE requests SET package = ?2, package_error = ?3 WHERE request_id = ?1",
-            params![request.request_id.0.as_slice(), package, error],
-        )
-        .map_err(unavailable)?;
+        {
+            let db = self.db.lock().map_err(unavailable)?;
+            db.execute(
+                "UPDATE requests SET package = ?2, package_error = ?3 WHERE request_id = ?1",
+                params![request.request_id.0.as_slice(), package, error],
+            )
+            .map_err(unavailable)?;
+        }
+        if let (Some((p, _)), Some(_)) = (hold, &package) {
+            self.release_hold(&p, request.request_id, now)?;
+        }
         Ok(())
+    }
+
+    /// Carries out a decision that releases something: a preservation places its hold (until
+    /// the decision's `preserve_until`); a production is collected and sealed.
+    pub(crate) fn execute(
+        &self,
+        request: &EvidenceRequest,
+        decision: &Decision,
+        conditions: &evx_protocol::purpose::Conditions,
+        now: UnixTime,
+    ) -> Result<(), Refusal> {
+        if request.request_type == evx_protocol::document::RequestType::Preservation {
+            let until = decision.due.preserve_until.unwrap_or_else(|| {
+                now.plus_secs(u64::from(self.agreement.preservation.initial_days) * 86_400)
+            });
+            self.place_hold(request, until, now)
+        } else {
+            self.store_package(request, conditions, now)
+        }
+    }
+
+    /// The provider dataset evidence is collected from, if configured.
+    pub(crate) fn dataset(&self) -> Option<&std::path::Path> {
+        self.dataset.as_deref()
+    }
+
+    /// The node's data directory.
+    pub(crate) fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
     }
 
     /// This node's side of witnessing: its log and witness key.
@@ -408,12 +455,12 @@ impl Desk {
     /// the package file. Collection reads and writes files, memory stays flat.
     fn seal(
         &self,
+        dataset: &std::path::Path,
         request: &EvidenceRequest,
         conditions: &evx_protocol::purpose::Conditions,
         now: UnixTime,
     ) -> Result<std::path::PathBuf, String> {
         use std::io::Read as _;
-        let dataset = self.dataset.as_ref().ok_or("no dataset configured")?;
         let recipient = self
             .registry
             .hpke(&request.requesting_party)

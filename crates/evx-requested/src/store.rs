@@ -46,6 +46,17 @@ pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
              decision    BLOB,
              package     TEXT,
              package_error TEXT
+         );
+         CREATE TABLE IF NOT EXISTS holds (
+             request_id  BLOB PRIMARY KEY,
+             party       TEXT NOT NULL,
+             placed_at   INTEGER NOT NULL,
+             expires_at  INTEGER NOT NULL,
+             extensions  INTEGER NOT NULL DEFAULT 0,
+             records     INTEGER NOT NULL,
+             dir         TEXT,
+             released_by BLOB,
+             ended_at    INTEGER
          );",
     )?;
     let present: Vec<String> = db

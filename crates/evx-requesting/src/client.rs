@@ -1121,6 +1121,60 @@ impl Requester {
         Ok(())
     }
 
+    /// Asks the requested party to extend the preservation hold placed by request `id` by
+    /// `days`; returns its signed confirmation (the new end, the extensions left).
+    pub async fn extend(
+        &self,
+        id: &RequestId,
+        days: u32,
+        reason: &str,
+        address: Option<std::net::SocketAddr>,
+        now: UnixTime,
+    ) -> Result<evx_protocol::document::PreservationConfirmation, ClientError> {
+        let record = self.record(id)?;
+        let provider = self.documents_key(&record.to)?;
+        let rng = &mut UnwrapErr(getrandom::SysRng);
+        let extension = Signed::sign(
+            &evx_protocol::document::Extension {
+                v: 1,
+                request_id: RequestId::random(rng),
+                preservation_ref: *id,
+                issued_at: now,
+                extend_by_days: days,
+                reason: reason.to_owned(),
+            },
+            &self.documents,
+        )
+        .map_err(|e| ClientError::Protocol(format!("the extension cannot be signed: {e}")))?;
+        let conn = self.connection(&record.to, address).await?;
+        let (mut send, mut recv) = Self::open_stream(&conn).await?;
+        write_message(&mut send, &Message::Extension(extension))
+            .await
+            .map_err(|e| Self::stream_error(&conn, e))?;
+        let _ = send.finish();
+        match read_message(&mut recv)
+            .await
+            .map_err(|e| Self::stream_error(&conn, e))?
+        {
+            Some(Message::PreservationConfirmation(c)) => {
+                let c = c.verify(&provider).map_err(|e| {
+                    ClientError::Protocol(format!("the confirmation does not verify: {e}"))
+                })?;
+                if c.request_id != *id {
+                    return Err(ClientError::Protocol(
+                        "the confirmation is for another hold".into(),
+                    ));
+                }
+                Ok(c)
+            }
+            Some(Message::Error(r)) => Err(self.refused(&record.to, &r)),
+            other => Err(ClientError::Protocol(format!(
+                "expected a preservation confirmation, got {}",
+                describe(other.as_ref())
+            ))),
+        }
+    }
+
     /// Sends a judicial validation of a request already sent (an emergency request executed
     /// before its validation): built from `draft`, bound to the request exactly as signed,
     /// signed with the judicial authority's key.

@@ -123,6 +123,10 @@ async fn every_request_type_is_acknowledged_and_decided() {
         if sealed {
             on_server.push("package_sealed");
         }
+        // An accepted preservation places its hold.
+        if *expected == "accept" && prepared.request.request_type == RequestType::Preservation {
+            on_server.push("preservation_placed");
+        }
         assert_eq!(kinds(net.desk().audit(), &id), on_server, "{what}");
         assert_eq!(net.desk().package(&id).unwrap().is_some(), sealed, "{what}");
     }

@@ -674,3 +674,143 @@ async fn retention_expiry_deletes_the_package_its_key_and_its_copies() {
     de.audit().verify().unwrap();
     net.shutdown().await;
 }
+
+async fn send_preservation(net: &Net, de: &Requester, id: u8) -> (RequestId, UnixTime) {
+    let mut r = request(id);
+    r.request_type = RequestType::Preservation;
+    let prepared = de.prepare(r, Vec::new()).unwrap();
+    let sent = de
+        .send(&prepared, &ie_id(), Some(net.addr()), UnixTime(now()))
+        .await
+        .unwrap();
+    assert!(
+        matches!(sent.decision.outcome, Outcome::Accept { .. }),
+        "{:?}",
+        sent.decision.outcome
+    );
+    let until = sent.decision.due.preserve_until.expect("a hold's end");
+    (prepared.request.request_id, until)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hold_keeps_what_the_source_rotated_and_the_production_citing_it_releases_it() {
+    let net = Net::new("hold-release").await;
+    let de = net.requester();
+    let (preservation, _) = send_preservation(&net, &de, 30).await;
+    assert!(kinds(net.desk().audit(), &preservation).contains(&"preservation_placed"));
+    let hold_dir = net.ie.data_dir.join("holds").join(preservation.to_string());
+    let preserved = lines(&hold_dir.join("traffic.jsonl"));
+    assert!(!preserved.is_empty());
+    assert!(
+        preserved
+            .iter()
+            .all(|l| field(l, "account") == account_name(0))
+    );
+
+    // The provider rotates its connection records away.
+    std::fs::write(net.dataset.join("traffic.jsonl"), "").unwrap();
+
+    let mut production = request(31);
+    production.categories = vec![DataCategory::Traffic];
+    production.preservation_ref = Some(preservation);
+    let prepared = net.validated(&de, production);
+    let sent = de
+        .send(&prepared, &ie_id(), Some(net.addr()), UnixTime(now()))
+        .await
+        .unwrap();
+    assert!(matches!(sent.decision.outcome, Outcome::Accept { .. }));
+    let id = prepared.request.request_id;
+    let t = UnixTime(now());
+    let (_, package) = de
+        .fetch(&id, Some(net.addr()), t, &mut |_, _| {})
+        .await
+        .unwrap();
+    let opened = de
+        .open_package(
+            &package.unwrap().path,
+            &DeclaredPurpose {
+                case: prepared.request.case_id.clone(),
+                purpose: Purpose::Investigation,
+            },
+            &net.tmp.0.join("opened"),
+            t,
+        )
+        .unwrap();
+    let traffic = opened
+        .items
+        .iter()
+        .find(|i| i.path.ends_with("traffic.jsonl"))
+        .unwrap();
+    // Everything preserved in the production's week is there, though the source is empty.
+    let delivered = lines(&traffic.path);
+    assert!(!delivered.is_empty());
+    assert!(delivered.iter().all(|l| preserved.contains(l)));
+    assert!(kinds(net.desk().audit(), &preservation).contains(&"preservation_released"));
+    assert!(!hold_dir.exists(), "a released hold's copy is deleted");
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hold_is_extended_within_the_agreement_and_ends_when_its_time_is_up() {
+    let net = Net::new("hold-extend").await;
+    let de = net.requester();
+    let (preservation, until) = send_preservation(&net, &de, 32).await;
+    let t = UnixTime(now());
+    // The EU example: 60 days, extendable once by at most 30.
+    let e = de
+        .extend(
+            &preservation,
+            31,
+            "the investigation continues",
+            Some(net.addr()),
+            t,
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("30 days"), "{e}");
+    let c = de
+        .extend(
+            &preservation,
+            30,
+            "the production order is being validated",
+            Some(net.addr()),
+            t,
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.expires_at.0, until.0 + 30 * DAY);
+    assert_eq!(c.extensions_remaining, 0);
+    assert!(c.records_preserved > 0);
+    let e = de
+        .extend(&preservation, 10, "once more", Some(net.addr()), t)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("extension"), "{e}");
+    assert!(kinds(net.desk().audit(), &preservation).contains(&"preservation_extended"));
+
+    // Nothing ends before the extended end; just after it, the hold and its copy are gone.
+    assert!(
+        net.desk()
+            .tick(UnixTime(c.expires_at.0 - 1))
+            .unwrap()
+            .holds_ended
+            .is_empty()
+    );
+    let report = net.desk().tick(UnixTime(c.expires_at.0 + 1)).unwrap();
+    assert_eq!(report.holds_ended, vec![preservation]);
+    assert!(kinds(net.desk().audit(), &preservation).contains(&"preservation_expired"));
+    assert!(
+        !net.ie
+            .data_dir
+            .join("holds")
+            .join(preservation.to_string())
+            .exists()
+    );
+    // An ended hold cannot be extended.
+    let e = de
+        .extend(&preservation, 10, "too late", Some(net.addr()), t)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::Refused { .. }), "{e}");
+    net.shutdown().await;
+}

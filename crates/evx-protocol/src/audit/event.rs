@@ -206,6 +206,12 @@ pub enum EventKind {
         /// Data already delivered must be treated as unusable.
         data_unusable: bool,
     },
+    /// A preservation hold was released: a production request citing it was executed from
+    /// the preserved copy.
+    PreservationReleased {
+        /// The production request.
+        by: RequestId,
+    },
 }
 
 impl EventKind {
@@ -237,6 +243,7 @@ impl EventKind {
             Self::ReviewOverdue { .. } => "review_overdue",
             Self::ValidationReceived { .. } => "validation_received",
             Self::Withdrawn { .. } => "withdrawn",
+            Self::PreservationReleased { .. } => "preservation_released",
         }
     }
 }
