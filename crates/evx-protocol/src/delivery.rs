@@ -3,7 +3,8 @@
 //! The requesting party opens a stream and sends a [`Fetch`] naming its request. The requested
 //! party answers with the signed [`crate::document::Decision`] as it stands, then — if the
 //! fetch asks for packages and one is ready — a [`PackageOffer`] followed on the same stream
-//! by exactly `length` raw bytes of the sealed EVX1 package. The requesting party verifies the
+//! by the raw bytes of the sealed EVX1 package from `offset` to `length`: a delivery cut off
+//! resumes, over a new connection, from what the requesting side already holds. The requesting party verifies the
 //! package, records it, and sends a signed [`crate::document::Receipt`] back on the stream.
 //!
 //! Neither message is signed: both travel inside the mutual-TLS connection, which already says
@@ -24,6 +25,9 @@ pub struct Fetch {
     pub request_id: RequestId,
     /// Send the packages too (`false`: only the decision, for a status check).
     pub packages: bool,
+    /// Resume a package already partly received: its id and how many of its bytes the
+    /// requesting side holds. Ignored if that is not the package on offer.
+    pub resume: Option<(PackageId, u64)>,
 }
 
 /// Announces a sealed package: its id and exact length; the raw bytes follow on the stream.
@@ -36,8 +40,11 @@ pub struct PackageOffer {
     /// `H`, the package id, as its header will give it: the receiver checks it.
     pub package_id: PackageId,
     /// The package's length in bytes: the receiver checks it against its own limit before
-    /// accepting a byte, and reads exactly this many.
+    /// accepting a byte.
     pub length: u64,
+    /// Where the bytes that follow start: 0, or the resume point the fetch asked for. Exactly
+    /// `length - offset` bytes follow.
+    pub offset: u64,
 }
 
 macro_rules! unsigned_message {
@@ -80,6 +87,7 @@ mod tests {
             v: 1,
             request_id: RequestId([3; 16]),
             packages: true,
+            resume: Some((PackageId([4; 32]), u64::MAX)),
         };
         assert_eq!(Fetch::decode(&f.encode()).unwrap(), f);
         assert!(f.encode().len() <= Fetch::MAX_SIZE);
@@ -88,6 +96,7 @@ mod tests {
             request_id: RequestId([3; 16]),
             package_id: PackageId([9; 32]),
             length: u64::MAX,
+            offset: u64::MAX,
         };
         assert_eq!(PackageOffer::decode(&o.encode()).unwrap(), o);
         assert!(o.encode().len() <= PackageOffer::MAX_SIZE);

@@ -186,12 +186,14 @@ fn every_message() -> Vec<Message> {
             v: 1,
             request_id: rid(1),
             packages: true,
+            resume: None,
         }),
         Message::PackageOffer(evx_protocol::delivery::PackageOffer {
             v: 1,
             request_id: rid(1),
             package_id: PackageId([7; 32]),
             length: 1 << 30,
+            offset: 1 << 20,
         }),
         Message::WitnessRequest(evx_protocol::witnessing::WitnessRequest {
             v: 1,

@@ -341,11 +341,17 @@ async fn deliver(
         let _ = send.finish();
         return;
     };
+    // Resume from what the requesting side holds, if it holds part of this very package.
+    let offset = match fetch.resume {
+        Some((id, have)) if id == package_id && have <= length => have,
+        _ => 0,
+    };
     let offer = PackageOffer {
         v: 1,
         request_id: request,
         package_id,
         length,
+        offset,
     };
     if write_message(&mut send, &Message::PackageOffer(offer))
         .await
@@ -358,8 +364,15 @@ async fn deliver(
         let _ = send.reset(u32::from(ErrorReport::UNAVAILABLE).into());
         return;
     };
+    if tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(offset))
+        .await
+        .is_err()
+    {
+        let _ = send.reset(u32::from(ErrorReport::UNAVAILABLE).into());
+        return;
+    }
     let mut buf = vec![0u8; 256 * 1024];
-    let mut sent = 0u64;
+    let mut sent = offset;
     while sent < length {
         let n = match file.read(&mut buf).await {
             Ok(0) | Err(_) => {
@@ -368,6 +381,8 @@ async fn deliver(
             }
             Ok(n) => n.min(usize::try_from(length - sent).unwrap_or(usize::MAX)),
         };
+        // The requesting side may stop the stream (a byte limit, or it went away): the rest
+        // is sent when it fetches again.
         if send.write_all(&buf[..n]).await.is_err() {
             return;
         }

@@ -128,6 +128,7 @@ async fn requests_over_quic() {
         request_id: RequestId([1; 16]),
         package_id: evx_protocol::ids::PackageId([2; 32]),
         length: 0,
+        offset: 0,
     })
     .encode();
     let reply = exchange(&conn, &offer_first).await.unwrap();

@@ -80,6 +80,20 @@ pub enum ClientError {
     /// this node's): exchanges with it are stopped.
     #[error("{0}")]
     Conflict(String),
+    /// The delivery was cut off; what arrived is kept and the next fetch resumes from it.
+    #[error(
+        "the delivery from {party} was cut off after {have} of {total} bytes ({reason}); `evx fetch` again resumes from there"
+    )]
+    Interrupted {
+        /// Who was delivering.
+        party: PartyId,
+        /// What happened.
+        reason: String,
+        /// Bytes held.
+        have: u64,
+        /// The package's length.
+        total: u64,
+    },
     /// No such request in this node's store.
     #[error("no request {0} in this node's store; `evx request list` shows the known ones")]
     UnknownRequest(RequestId),
@@ -146,6 +160,19 @@ pub struct RequestRecord {
     pub withdrawal: Option<evx_protocol::document::Withdrawal>,
     /// A judicial validation was sent after the request.
     pub validation_sent: bool,
+    /// A package partly received, to be resumed by the next fetch.
+    pub download: Option<Download>,
+}
+
+/// A package partly received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Download {
+    /// The package.
+    pub package_id: PackageId,
+    /// Bytes held.
+    pub have: u64,
+    /// Its length.
+    pub total: u64,
 }
 
 /// A package received and verified.
@@ -814,6 +841,29 @@ impl Requester {
                 })
             })
             .collect::<Result<Vec<_>, ClientError>>()?;
+        let download: Option<(Vec<u8>, i64)> = db
+            .query_row(
+                "SELECT package_id, length FROM downloads WHERE request_id = ?1",
+                params![id.0.as_slice()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(store)?;
+        let download = match download {
+            Some((pid, total)) => {
+                let package_id = PackageId(pid.try_into().map_err(|_| store("bad package id"))?);
+                let partial = self
+                    .data_dir
+                    .join("packages")
+                    .join(format!("{package_id}.evx1.partial"));
+                std::fs::metadata(&partial).ok().map(|m| Download {
+                    package_id,
+                    have: m.len().min(total as u64),
+                    total: total as u64,
+                })
+            }
+            None => None,
+        };
         Ok(RequestRecord {
             request,
             to,
@@ -823,6 +873,7 @@ impl Requester {
             packages,
             withdrawal,
             validation_sent,
+            download,
         })
     }
 
@@ -1040,6 +1091,7 @@ impl Requester {
             v: 1,
             request_id: *id,
             packages: false,
+            resume: None,
         };
         write_message(&mut send, &Message::Fetch(fetch))
             .await
@@ -1244,6 +1296,21 @@ impl Requester {
         now: UnixTime,
         progress: Progress<'_>,
     ) -> Result<(RequestRecord, Option<PackageRecord>), ClientError> {
+        self.fetch_part(id, address, now, progress, u64::MAX).await
+    }
+
+    /// Like [`Self::fetch`], but takes at most `limit` more bytes of the package now: a
+    /// delivery over a constrained link, continued by the next fetch from where this one
+    /// stopped ([`RequestRecord::download`] says how far it got). A delivery cut off by the
+    /// network resumes the same way, without receiving again what arrived.
+    pub async fn fetch_part(
+        &self,
+        id: &RequestId,
+        address: Option<std::net::SocketAddr>,
+        now: UnixTime,
+        progress: Progress<'_>,
+        limit: u64,
+    ) -> Result<(RequestRecord, Option<PackageRecord>), ClientError> {
         let record = self.record(id)?;
         let provider = self.documents_key(&record.to)?;
         let conn = self.connection(&record.to, address).await?;
@@ -1252,6 +1319,18 @@ impl Requester {
             v: 1,
             request_id: *id,
             packages: true,
+            // Resume a partial download; or, if the package is here already (its receipt may
+            // not have reached the requested party), say so: nothing is sent again.
+            resume: record
+                .download
+                .as_ref()
+                .map(|d| (d.package_id, d.have))
+                .or_else(|| {
+                    record
+                        .packages
+                        .last()
+                        .map(|p| (p.package_id, p.sealed_length))
+                }),
         };
         write_message(&mut send, &Message::Fetch(fetch))
             .await
@@ -1292,12 +1371,48 @@ impl Requester {
                 )));
             }
         };
+        // A package this node holds already: only its receipt is sent again.
+        if let Some(held) = record
+            .packages
+            .iter()
+            .find(|p| p.package_id == offer.package_id)
+            .cloned()
+        {
+            let receipt: Option<Vec<u8>> = {
+                let db = self.db.lock().map_err(store)?;
+                db.query_row(
+                    "SELECT receipt FROM packages WHERE package_id = ?1",
+                    params![held.package_id.0.as_slice()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(store)?
+                .flatten()
+            };
+            if offer.offset == offer.length
+                && let Some(receipt) = receipt
+            {
+                let receipt = Signed::<Receipt>::decode_owned(receipt).map_err(store)?;
+                self.send_receipt(&conn, &mut send, &mut recv, &record, receipt)
+                    .await?;
+                return Ok((self.record(id)?, Some(held)));
+            }
+        }
         let received = self
-            .receive_package(&record, &provider, offer, &mut recv, now, progress)
+            .receive_package(&record, &provider, offer, &mut recv, now, (progress, limit))
             .await;
         let package = match received {
-            Ok(p) => p,
+            Ok(Some(p)) => p,
+            // Stopped at the limit: the rest comes with the next fetch.
+            Ok(None) => return Ok((self.record(id)?, None)),
+            Err(e @ ClientError::Interrupted { .. }) => return Err(e),
             Err(e) => {
+                if let Ok(db) = self.db.lock() {
+                    let _ = db.execute(
+                        "DELETE FROM downloads WHERE request_id = ?1",
+                        params![id.0.as_slice()],
+                    );
+                }
                 let _ = write_message(
                     &mut send,
                     &Message::Error(ErrorReport::new(
@@ -1356,23 +1471,34 @@ impl Requester {
             ),
             vec![],
         )?;
-        write_message(&mut send, &Message::Receipt(receipt))
-            .await
-            .map_err(|e| Self::stream_error(&conn, e))?;
-        let _ = send.finish();
-        match read_message(&mut recv).await {
-            Ok(None) => {}
-            Ok(Some(Message::Error(r))) => return Err(self.refused(&record.to, &r)),
-            Ok(Some(other)) => {
-                return Err(ClientError::Protocol(format!(
-                    "expected the end of the stream after the receipt, got {}",
-                    describe(Some(&other))
-                )));
-            }
-            Err(e) => return Err(Self::stream_error(&conn, e)),
-        }
+        self.send_receipt(&conn, &mut send, &mut recv, &record, receipt)
+            .await?;
         self.witness_after(&record.to, address, now).await?;
         Ok((self.record(id)?, Some(package)))
+    }
+
+    /// Sends a receipt on a delivery stream and waits for the requested party to record it.
+    async fn send_receipt(
+        &self,
+        conn: &quinn::Connection,
+        send: &mut quinn::SendStream,
+        recv: &mut quinn::RecvStream,
+        record: &RequestRecord,
+        receipt: Signed<Receipt>,
+    ) -> Result<(), ClientError> {
+        write_message(send, &Message::Receipt(receipt))
+            .await
+            .map_err(|e| Self::stream_error(conn, e))?;
+        let _ = send.finish();
+        match read_message(recv).await {
+            Ok(None) => Ok(()),
+            Ok(Some(Message::Error(r))) => Err(self.refused(&record.to, &r)),
+            Ok(Some(other)) => Err(ClientError::Protocol(format!(
+                "expected the end of the stream after the receipt, got {}",
+                describe(Some(&other))
+            ))),
+            Err(e) => Err(Self::stream_error(conn, e)),
+        }
     }
 
     async fn receive_package(
@@ -1382,8 +1508,8 @@ impl Requester {
         offer: PackageOffer,
         recv: &mut quinn::RecvStream,
         now: UnixTime,
-        progress: Progress<'_>,
-    ) -> Result<PackageRecord, ClientError> {
+        (progress, limit): (Progress<'_>, u64),
+    ) -> Result<Option<PackageRecord>, ClientError> {
         let rejected = |reason: String| ClientError::PackageRejected {
             party: record.to.clone(),
             reason,
@@ -1400,31 +1526,83 @@ impl Requester {
         let dir = self.data_dir.join("packages");
         std::fs::create_dir_all(&dir).map_err(store)?;
         let partial = dir.join(format!("{}.evx1.partial", offer.package_id));
-        let guard = RemoveOnDrop(Some(partial.clone()));
-        let mut file = tokio::fs::File::create(&partial).await.map_err(store)?;
+        // A partial download of another package (resealed since) is of no use any more.
+        if let Some(d) = &record.download
+            && d.package_id != offer.package_id
+        {
+            let _ = std::fs::remove_file(dir.join(format!("{}.evx1.partial", d.package_id)));
+        }
+        // Resume where the bytes this node holds end, or start afresh.
+        let mut file = if offer.offset > 0 {
+            let have = std::fs::metadata(&partial).map(|m| m.len()).unwrap_or(0);
+            if have < offer.offset || offer.offset > offer.length {
+                return Err(rejected(format!(
+                    "the offer resumes at byte {}, but this node holds {have}",
+                    offer.offset
+                )));
+            }
+            let f = tokio::fs::OpenOptions::new()
+                .write(true)
+                .open(&partial)
+                .await
+                .map_err(store)?;
+            f.set_len(offer.offset).await.map_err(store)?;
+            let mut f = f;
+            tokio::io::AsyncSeekExt::seek(&mut f, std::io::SeekFrom::Start(offer.offset))
+                .await
+                .map_err(store)?;
+            f
+        } else {
+            tokio::fs::File::create(&partial).await.map_err(store)?
+        };
+        {
+            let db = self.db.lock().map_err(store)?;
+            db.execute(
+                "INSERT OR REPLACE INTO downloads (request_id, package_id, length) VALUES (?1, ?2, ?3)",
+                params![
+                    record.request.request_id.0.as_slice(),
+                    offer.package_id.0.as_slice(),
+                    offer.length as i64
+                ],
+            )
+            .map_err(store)?;
+        }
         let mut buf = vec![0u8; 256 * 1024];
-        let mut got = 0u64;
-        while got < offer.length {
-            let want = usize::try_from(offer.length - got)
+        let mut got = offer.offset;
+        let stop_at = offer.offset.saturating_add(limit).min(offer.length);
+        while got < stop_at {
+            let want = usize::try_from(stop_at - got)
                 .unwrap_or(usize::MAX)
                 .min(buf.len());
-            match recv.read(&mut buf[..want]).await {
+            let cut = match recv.read(&mut buf[..want]).await {
                 Ok(Some(n)) => {
                     file.write_all(&buf[..n]).await.map_err(store)?;
                     got += n as u64;
                     progress(got, offer.length);
+                    None
                 }
-                Ok(None) => {
-                    return Err(rejected(format!(
-                        "the stream ended after {got} of {} bytes",
-                        offer.length
-                    )));
-                }
-                Err(e) => return Err(rejected(format!("the stream failed: {e}"))),
+                Ok(None) => Some("the stream ended".to_owned()),
+                Err(e) => Some(format!("the stream failed: {e}")),
+            };
+            if let Some(why) = cut {
+                // What arrived is kept: the next fetch resumes from it.
+                file.sync_all().await.map_err(store)?;
+                return Err(ClientError::Interrupted {
+                    party: record.to.clone(),
+                    reason: why,
+                    have: got,
+                    total: offer.length,
+                });
             }
         }
         file.sync_all().await.map_err(store)?;
         drop(file);
+        if got < offer.length {
+            // The byte limit of this fetch was reached: stop here, resume later.
+            let _ = recv.stop(0u32.into());
+            return Ok(None);
+        }
+        let guard = RemoveOnDrop(Some(partial.clone()));
         // Verify in full, off the async threads: it reads and decrypts the whole package.
         let (hpke, provider, declared, expect_id, expect_request) = (
             std::sync::Arc::clone(&self.hpke),
@@ -1512,7 +1690,12 @@ impl Requester {
             ],
         )
         .map_err(store)?;
-        Ok(package)
+        db.execute(
+            "DELETE FROM downloads WHERE request_id = ?1",
+            params![record.request.request_id.0.as_slice()],
+        )
+        .map_err(store)?;
+        Ok(Some(package))
     }
 }
 

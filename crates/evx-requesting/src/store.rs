@@ -43,6 +43,11 @@ pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
              received_at INTEGER NOT NULL,
              receipt     BLOB
          );
+         CREATE TABLE IF NOT EXISTS downloads (
+             request_id  BLOB PRIMARY KEY,
+             package_id  BLOB NOT NULL,
+             length      INTEGER NOT NULL
+         );
          CREATE TABLE IF NOT EXISTS opened (
              package_id  BLOB NOT NULL,
              path        TEXT NOT NULL

@@ -814,3 +814,162 @@ async fn a_hold_is_extended_within_the_agreement_and_ends_when_its_time_is_up() 
     assert!(matches!(e, ClientError::Refused { .. }), "{e}");
     net.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_cut_at_several_points_resumes_without_receiving_anything_twice() {
+    let net = Net::new("resume").await;
+    // Two megabytes of the first account's messages, so that the package is worth cutting.
+    let t0 = now();
+    let mut big = String::new();
+    for i in 0..2000u64 {
+        big.push_str(&format!(
+            "{{\"ts\":{},\"from\":\"{}@{SERVICE}\",\"to\":\"x@{SERVICE}\",\"subject\":\"n{i}\",\"body\":\"{}\"}}\n",
+            t0 - 3 * DAY + i,
+            account_name(0),
+            "b".repeat(1000)
+        ));
+    }
+    let content = net
+        .dataset
+        .join("content")
+        .join(format!("{}.jsonl", account_name(0)));
+    std::fs::write(&content, big).unwrap();
+
+    let de = net.requester();
+    let mut r = request(40);
+    r.categories = vec![DataCategory::Content];
+    let prepared = net.validated(&de, r);
+    let sent = de
+        .send(&prepared, &ie_id(), Some(net.addr()), UnixTime(now()))
+        .await
+        .unwrap();
+    assert!(matches!(sent.decision.outcome, Outcome::Accept { .. }));
+    let id = prepared.request.request_id;
+    let on_server = net.desk().package(&id).unwrap().unwrap();
+    let sealed = std::fs::read(&on_server).unwrap();
+    assert!(sealed.len() > 2_000_000);
+
+    // Cut after 300 000 bytes, then after 700 000 more, then after 1: each fetch continues
+    // exactly where the last one stopped.
+    let mut received = 0u64;
+    let mut have = 0u64;
+    for limit in [300_000u64, 700_000, 1] {
+        let mut last = None;
+        let (record, package) = de
+            .fetch_part(
+                &id,
+                Some(net.addr()),
+                UnixTime(now()),
+                &mut |got, _| last = Some(got),
+                limit,
+            )
+            .await
+            .unwrap();
+        assert!(package.is_none());
+        let d = record.download.expect("a partial download is recorded");
+        assert_eq!(d.have, have + limit);
+        assert_eq!(d.total, sealed.len() as u64);
+        received += last.unwrap() - have;
+        have = d.have;
+    }
+    // The rest in one go.
+    let mut last = 0;
+    let (record, package) = de
+        .fetch(&id, Some(net.addr()), UnixTime(now()), &mut |got, _| {
+            last = got
+        })
+        .await
+        .unwrap();
+    received += last - have;
+    assert_eq!(received, sealed.len() as u64, "a byte was received twice");
+    assert!(record.download.is_none());
+    let package = package.expect("the resumed delivery completes");
+    // Byte-identical to the package the requested node sealed.
+    let mut stored = Vec::new();
+    std::io::Read::read_to_end(&mut de.read_package(&package.path).unwrap(), &mut stored).unwrap();
+    assert_eq!(stored, sealed);
+    assert!(kinds(net.desk().audit(), &id).contains(&"receipt_received"));
+    // Fetching again sends nothing again: the receipt is repeated, the package not.
+    let mut called = false;
+    let (_, again) = de
+        .fetch(&id, Some(net.addr()), UnixTime(now()), &mut |_, _| {
+            called = true
+        })
+        .await
+        .unwrap();
+    assert_eq!(again.unwrap().package_id, package.package_id);
+    assert!(!called, "the package was received twice");
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_cut_by_the_network_resumes_over_a_new_connection() {
+    let mut net = Net::new("resume-cut").await;
+    let t0 = now();
+    let mut big = String::new();
+    for i in 0..6000u64 {
+        big.push_str(&format!(
+            "{{\"ts\":{},\"from\":\"{}@{SERVICE}\",\"to\":\"x@{SERVICE}\",\"subject\":\"n{i}\",\"body\":\"{}\"}}\n",
+            t0 - 2 * DAY + i,
+            account_name(0),
+            "c".repeat(1000)
+        ));
+    }
+    std::fs::write(
+        net.dataset
+            .join("content")
+            .join(format!("{}.jsonl", account_name(0))),
+        big,
+    )
+    .unwrap();
+    let de = net.requester();
+    let mut r = request(41);
+    r.categories = vec![DataCategory::Content];
+    let prepared = net.validated(&de, r);
+    de.send(&prepared, &ie_id(), Some(net.addr()), UnixTime(now()))
+        .await
+        .unwrap();
+    let id = prepared.request.request_id;
+    let sealed = std::fs::read(net.desk().package(&id).unwrap().unwrap()).unwrap();
+
+    // The requested node goes away in the middle of the delivery.
+    let endpoint = net.server().endpoint.clone();
+    let e = de
+        .fetch(&id, Some(net.addr()), UnixTime(now()), &mut |got, _| {
+            if got > 100_000 {
+                endpoint.close(0u32.into(), b"cut");
+            }
+        })
+        .await
+        .unwrap_err();
+    let have = match e {
+        ClientError::Interrupted { have, total, .. } => {
+            assert!(have > 100_000 && have < total, "{have} of {total}");
+            have
+        }
+        other => panic!("expected an interrupted delivery, got {other}"),
+    };
+    assert_eq!(de.record(&id).unwrap().download.unwrap().have, have);
+
+    // Back up (a new process on the same data), and the fetch resumes from `have`.
+    net.restart().await;
+    let mut first = None;
+    let (_, package) = de
+        .fetch(&id, Some(net.addr()), UnixTime(now()), &mut |got, _| {
+            first.get_or_insert(got);
+        })
+        .await
+        .unwrap();
+    assert!(
+        first.unwrap() > have && first.unwrap() <= have + 256 * 1024,
+        "the resumed delivery started over"
+    );
+    let mut stored = Vec::new();
+    std::io::Read::read_to_end(
+        &mut de.read_package(&package.unwrap().path).unwrap(),
+        &mut stored,
+    )
+    .unwrap();
+    assert_eq!(stored, sealed);
+    net.shutdown().await;
+}

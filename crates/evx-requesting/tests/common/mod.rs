@@ -125,7 +125,8 @@ impl Server {
     /// Stops serving, waits for the streams in flight, closes the endpoint and closes the desk
     /// (its audit log and request store): nothing of this server is left running.
     pub(crate) async fn stop(self) {
-        self.stop.send(true).unwrap();
+        // The server may have stopped already (its endpoint closed).
+        let _ = self.stop.send(true);
         tokio::time::timeout(Duration::from_secs(20), self.task)
             .await
             .expect("the server did not stop")
