@@ -106,6 +106,33 @@ enum Command {
         #[arg(long, value_name = "ADDR")]
         address: Option<SocketAddr>,
     },
+    /// Ask the requested party's consent to use a request's evidence for another purpose or
+    /// case, or to pass it on to a third party; a reviewer there decides.
+    Consent {
+        /// The request whose evidence it concerns (32 hex digits).
+        id: RequestId,
+        #[command(flatten)]
+        node: Node,
+        /// The purpose the evidence would be used for (with --case: in that case).
+        #[arg(
+            long,
+            conflicts_with = "transfer_to",
+            required_unless_present = "transfer_to"
+        )]
+        purpose: Option<Purpose>,
+        /// Another case to use it in.
+        #[arg(long, requires = "purpose")]
+        case: Option<CaseId>,
+        /// A third party to pass it on to.
+        #[arg(long, value_name = "PARTY")]
+        transfer_to: Option<PartyId>,
+        /// Why.
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        /// The requested party's node's address (default: the registry's).
+        #[arg(long, value_name = "ADDR")]
+        address: Option<SocketAddr>,
+    },
     /// Ask the requested party to extend a preservation hold (as the agreement allows).
     Extend {
         /// The preservation request's id (32 hex digits).
@@ -256,7 +283,7 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
                     record
                 })?
             };
-            print_record(&record, now());
+            print_record(&node, &record, now());
             Ok(())
         }
         Command::Validate {
@@ -284,6 +311,38 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
                 sent
             })?;
             println!("validation of request {id} sent and recorded by the requested party");
+            Ok(())
+        }
+        Command::Consent {
+            id,
+            node,
+            purpose,
+            case,
+            transfer_to,
+            reason,
+            address,
+        } => {
+            use evx_protocol::document::ConsentScope;
+            let node = open_node(node)?;
+            let scope = match (transfer_to, case, purpose) {
+                (Some(recipient), _, _) => ConsentScope::OnwardTransfer {
+                    recipient: recipient.clone(),
+                },
+                (None, Some(case_id), Some(purpose)) => ConsentScope::OtherCase {
+                    case_id: case_id.clone(),
+                    purpose: *purpose,
+                },
+                (None, None, Some(purpose)) => ConsentScope::OtherPurpose { purpose: *purpose },
+                _ => return Err("give --purpose [--case], or --transfer-to".into()),
+            };
+            let consent = runtime()?.block_on(async {
+                let c = node.ask_consent(id, scope, reason, *address, now()).await;
+                node.close().await;
+                c
+            })?;
+            println!(
+                "consent {consent} asked and logged; its decision comes with `evx request status {id}`"
+            );
             Ok(())
         }
         Command::Extend {
@@ -425,7 +484,7 @@ fn print_trace(trace: &Trace) {
     }
 }
 
-fn print_record(r: &RequestRecord, now: UnixTime) {
+fn print_record(node: &Requester, r: &RequestRecord, now: UnixTime) {
     println!("request {}", r.request.request_id);
     println!(
         "  {:?} request to {}, case {}, for {}",
@@ -458,6 +517,39 @@ fn print_record(r: &RequestRecord, now: UnixTime) {
             } else {
                 ""
             }
+        );
+    }
+    for (asked, decided) in node.consents(&r.request.request_id).unwrap_or_default() {
+        let what = match &asked.scope {
+            evx_protocol::document::ConsentScope::OtherPurpose { purpose } => {
+                format!("use for {purpose}")
+            }
+            evx_protocol::document::ConsentScope::OtherCase { case_id, purpose } => {
+                format!("use in case {case_id} for {purpose}")
+            }
+            evx_protocol::document::ConsentScope::OnwardTransfer { recipient } => {
+                format!("pass on to {recipient}")
+            }
+        };
+        match decided {
+            Some(d) if d.granted => println!(
+                "  consent {} ({what}): GRANTED by {} at {}",
+                asked.consent_id, d.reviewer, d.decided_at
+            ),
+            Some(d) => println!(
+                "  consent {} ({what}): refused by {}: {}",
+                asked.consent_id, d.reviewer, d.explanation
+            ),
+            None => println!(
+                "  consent {} ({what}): asked, not decided yet",
+                asked.consent_id
+            ),
+        }
+    }
+    if let Some(d) = &r.download {
+        println!(
+            "  package {} partly received: {} of {} bytes; `evx fetch` continues",
+            d.package_id, d.have, d.total
         );
     }
     for p in &r.packages {
@@ -517,6 +609,10 @@ pub(crate) struct FetchArgs {
     /// The requested party's node's address (default: the registry's).
     #[arg(long, value_name = "ADDR")]
     address: Option<SocketAddr>,
+    /// Take at most this many more bytes of the package now (a constrained link); the next
+    /// `evx fetch` continues from there.
+    #[arg(long, value_name = "BYTES")]
+    max_bytes: Option<u64>,
 }
 
 /// `evx fetch ID`: download, verify and store the request's package, and send the receipt.
@@ -541,7 +637,13 @@ pub(crate) fn fetch(args: &FetchArgs) -> Result<(), Error> {
     };
     let (record, package) = runtime()?.block_on(async {
         let fetched = node
-            .fetch(&args.id, args.address, now(), &mut progress)
+            .fetch_part(
+                &args.id,
+                args.address,
+                now(),
+                &mut progress,
+                args.max_bytes.unwrap_or(u64::MAX),
+            )
             .await;
         node.close().await;
         fetched
@@ -555,6 +657,16 @@ pub(crate) fn fetch(args: &FetchArgs) -> Result<(), Error> {
             p.length,
             p.path.display()
         ),
+        None if record.download.is_some() => {
+            let d = record
+                .download
+                .as_ref()
+                .map_or((0, 0), |d| (d.have, d.total));
+            println!(
+                "{} of {} bytes of the package held; `evx fetch` again continues from there",
+                d.0, d.1
+            );
+        }
         None => println!(
             "no package to fetch; decision: {}",
             record

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use evx_node::pki::NodeConfig;
-use evx_protocol::document::{DataCategory, RefusalGround, ReviewVerdict, Selector};
+use evx_protocol::document::{ConsentScope, DataCategory, RefusalGround, ReviewVerdict, Selector};
 use evx_protocol::ids::{RequestId, UnixTime};
 use evx_protocol::policy::{RuleId, Verdict};
 use evx_requested::review::{Pending, ReviewQueue};
@@ -58,6 +58,29 @@ enum Command {
         id: RequestId,
         #[command(flatten)]
         node: Node,
+    },
+    /// Decide a consent request (use of delivered evidence for another purpose or case, or an
+    /// onward transfer) with a reviewer's key.
+    Consent {
+        /// The consent request's id (32 hex digits), as `evx review list` shows it.
+        id: RequestId,
+        #[command(flatten)]
+        node: Node,
+        /// Grant it.
+        #[arg(long, conflicts_with = "refuse", required_unless_present = "refuse")]
+        grant: bool,
+        /// Refuse it.
+        #[arg(long)]
+        refuse: bool,
+        /// The reasons given to the requesting party.
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        because: String,
+        /// The reviewer's key file.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// How long to wait for the node to record the decision (seconds).
+        #[arg(long, value_name = "SECS", default_value_t = 10)]
+        wait: u64,
     },
     /// Decide a waiting request with a reviewer's key: a signed review decision, checked now
     /// and applied by the running node (or when it next starts).
@@ -144,12 +167,37 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
     match &args.command {
         Command::List { node } => {
             let t = now();
-            let pending = queue(node)?.list(t)?;
-            if pending.is_empty() {
+            let q = queue(node)?;
+            let pending = q.list(t)?;
+            let consents = q.consents()?;
+            if pending.is_empty() && consents.is_empty() {
                 println!("no request waits for review");
             }
             for p in &pending {
                 println!("{}", line(p, t));
+            }
+            for c in &consents {
+                let what = match &c.consent.scope {
+                    ConsentScope::OtherPurpose { purpose } => format!("use for {purpose}"),
+                    ConsentScope::OtherCase { case_id, purpose } => {
+                        format!("use in case {case_id} for {purpose}")
+                    }
+                    ConsentScope::OnwardTransfer { recipient } => {
+                        format!("pass on to {recipient}")
+                    }
+                };
+                println!(
+                    "{}  consent from {} about request {}: {what} — {}{}",
+                    c.consent.consent_id,
+                    c.party,
+                    c.consent.request_id,
+                    c.consent.reason,
+                    if c.submitted {
+                        " [decided, waiting for the node]"
+                    } else {
+                        ""
+                    }
+                );
             }
             Ok(())
         }
@@ -266,6 +314,36 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
                 "\ndecide with: evx review decide {id} --config {} --approve|--refuse|--partial CATS|--postpone TIME --key REVIEWER_KEY",
                 node.config.display()
             );
+            Ok(())
+        }
+        Command::Consent {
+            id,
+            node,
+            grant,
+            refuse: _,
+            because,
+            key,
+            wait,
+        } => {
+            let q = queue(node)?;
+            let key = load_signing_key(key)?;
+            let d = q.decide_consent(id, *grant, because.clone(), &key, now())?;
+            println!(
+                "consent {id} {} and signed by {}",
+                if d.granted { "granted" } else { "refused" },
+                d.reviewer
+            );
+            let deadline = Instant::now() + Duration::from_secs(*wait);
+            while Instant::now() < deadline {
+                if !q.consent_pending(id)? {
+                    println!(
+                        "the node has recorded it; the requesting party receives it on its next status or fetch"
+                    );
+                    return Ok(());
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            println!("the node has not recorded it yet (is it running?); it does on its next pass");
             Ok(())
         }
         Command::Decide {

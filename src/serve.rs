@@ -61,6 +61,12 @@ pub(crate) fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                     for id in &r.escalated {
                         println!("review of {id} is OVERDUE: escalated and logged");
                     }
+                    for (id, granted) in &r.consents {
+                        println!(
+                            "consent {id} {} by a reviewer (recorded; delivered on the next status or fetch)",
+                            if *granted { "granted" } else { "refused" }
+                        );
+                    }
                     for id in &r.holds_ended {
                         println!("preservation hold {id} ended: its copy deleted (logged)");
                     }

@@ -18,8 +18,9 @@ use serde::{Deserialize, Serialize};
 use crate::canonical::{self, DecodeError};
 use crate::delivery::{Fetch, PackageOffer};
 use crate::document::{
-    Acknowledgement, Decision, Document, DocumentError, ENVELOPE, EvidenceRequest, Extension,
-    JudicialValidation, PreservationConfirmation, Receipt, Signed, Withdrawal,
+    Acknowledgement, ConsentDecision, ConsentRequest, Decision, Document, DocumentError, ENVELOPE,
+    EvidenceRequest, Extension, JudicialValidation, PreservationConfirmation, Receipt, Signed,
+    Withdrawal,
 };
 use crate::witnessing::{Cosigned, WitnessRequest};
 
@@ -110,13 +111,17 @@ pub enum MessageKind {
     WitnessRequest = 0x0b,
     /// A [`Cosigned`] checkpoint, the witness's answer.
     Cosigned = 0x0c,
+    /// A signed [`ConsentRequest`].
+    ConsentRequest = 0x0d,
+    /// A signed [`ConsentDecision`].
+    ConsentDecision = 0x0e,
     /// An [`ErrorReport`]: why the peer refused the last message on this stream.
     Error = 0x7f,
 }
 
 impl MessageKind {
     /// Every kind.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 15] = [
         Self::Request,
         Self::Acknowledgement,
         Self::Decision,
@@ -129,6 +134,8 @@ impl MessageKind {
         Self::PackageOffer,
         Self::WitnessRequest,
         Self::Cosigned,
+        Self::ConsentRequest,
+        Self::ConsentDecision,
         Self::Error,
     ];
 
@@ -151,6 +158,8 @@ impl MessageKind {
             Self::Fetch => Fetch::MAX_SIZE,
             Self::PackageOffer => PackageOffer::MAX_SIZE,
             Self::WitnessRequest | Self::Cosigned => crate::witnessing::MAX_MESSAGE,
+            Self::ConsentRequest => ENVELOPE + ConsentRequest::MAX_SIZE,
+            Self::ConsentDecision => ENVELOPE + ConsentDecision::MAX_SIZE,
             Self::Error => ErrorReport::MAX_SIZE,
         }
     }
@@ -387,6 +396,10 @@ pub enum Message {
     WitnessRequest(WitnessRequest),
     /// A cosigned checkpoint.
     Cosigned(Cosigned),
+    /// A signed consent request.
+    ConsentRequest(Signed<ConsentRequest>),
+    /// A signed consent decision.
+    ConsentDecision(Signed<ConsentDecision>),
     /// An error report.
     Error(ErrorReport),
 }
@@ -409,6 +422,8 @@ impl Message {
             MessageKind::Withdrawal => Self::Withdrawal(signed(frame)?),
             MessageKind::Receipt => Self::Receipt(signed(frame)?),
             MessageKind::Validation => Self::Validation(signed(frame)?),
+            MessageKind::ConsentRequest => Self::ConsentRequest(signed(frame)?),
+            MessageKind::ConsentDecision => Self::ConsentDecision(signed(frame)?),
             MessageKind::Fetch => {
                 Self::Fetch(
                     Fetch::decode(&frame.body).map_err(|source| FrameError::Body {
@@ -464,6 +479,8 @@ impl Message {
             Self::PackageOffer(o) => (MessageKind::PackageOffer, o.encode()),
             Self::WitnessRequest(w) => (MessageKind::WitnessRequest, w.encode()),
             Self::Cosigned(c) => (MessageKind::Cosigned, c.encode()),
+            Self::ConsentRequest(s) => (MessageKind::ConsentRequest, s.encode()),
+            Self::ConsentDecision(s) => (MessageKind::ConsentDecision, s.encode()),
             Self::Error(r) => (MessageKind::Error, canonical::encode(r)),
         };
         Frame { kind, body }

@@ -93,6 +93,11 @@ fn kinds() -> Vec<EventKind> {
         EventKind::PreservationReleased {
             by: RequestId([6; 16]),
         },
+        EventKind::ConsentRequested { consent_digest: d },
+        EventKind::ConsentDecided {
+            decision_digest: d,
+            granted: true,
+        },
     ]
 }
 

@@ -206,6 +206,42 @@ fn every_message() -> Vec<Message> {
             note: None,
             cosigned_size: 40,
         }),
+        Message::ConsentRequest(
+            Signed::sign(
+                &evx_protocol::document::ConsentRequest {
+                    v: 1,
+                    consent_id: rid(2),
+                    request_id: rid(1),
+                    issued_at: t,
+                    scope: evx_protocol::document::ConsentScope::OtherCase {
+                        case_id: evx_protocol::ids::CaseId::new("DE-StA-Berlin/2026/0999").unwrap(),
+                        purpose: evx_protocol::purpose::Purpose::Prosecution,
+                    },
+                    reason: "the same intruder attacked a second hospital".into(),
+                },
+                &k,
+            )
+            .unwrap(),
+        ),
+        Message::ConsentDecision(
+            Signed::sign(
+                &evx_protocol::document::ConsentDecision {
+                    v: 1,
+                    consent_id: rid(2),
+                    request_id: rid(1),
+                    consent_digest: [5; 32],
+                    scope: evx_protocol::document::ConsentScope::OnwardTransfer {
+                        recipient: evx_protocol::ids::PartyId::new("FR-PNC").unwrap(),
+                    },
+                    granted: false,
+                    reviewer: "J. Murphy".into(),
+                    decided_at: t,
+                    explanation: "no adequate protection".into(),
+                },
+                &k,
+            )
+            .unwrap(),
+        ),
     ]
 }
 
@@ -425,6 +461,8 @@ proptest! {
                     Message::Withdrawal(s) => s.verify(&vk).is_ok(),
                     Message::Receipt(s) => s.verify(&vk).is_ok(),
                     Message::Validation(s) => s.verify(&vk).is_ok(),
+                    Message::ConsentRequest(s) => s.verify(&vk).is_ok(),
+                    Message::ConsentDecision(s) => s.verify(&vk).is_ok(),
                     Message::Fetch(_)
                     | Message::PackageOffer(_)
                     | Message::WitnessRequest(_)

@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod consent;
 pub mod dataset;
 mod deadline;
 mod preservation;

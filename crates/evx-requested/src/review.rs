@@ -300,6 +300,21 @@ impl ReviewQueue {
         &self.agreement
     }
 
+    /// The peer registry.
+    pub(crate) fn registry(&self) -> &RegistryFile {
+        &self.registry
+    }
+
+    /// This node's party.
+    pub(crate) fn party(&self) -> &PartyId {
+        &self.party
+    }
+
+    /// The request store.
+    pub(crate) fn db(&self) -> &Mutex<rusqlite::Connection> {
+        &self.db
+    }
+
     /// The name the registry lists for a reviewer's key of this party.
     pub fn reviewer_name(&self, key: &SigningKey) -> Result<String, ReviewQueueError> {
         let id = key.verifying_key().id();
@@ -417,6 +432,8 @@ pub struct TickReport {
     pub withdrawn: Vec<RequestId>,
     /// Preservation holds that reached their end unreleased (their copies deleted).
     pub holds_ended: Vec<RequestId>,
+    /// Consent decisions recorded: (consent id, granted).
+    pub consents: Vec<(RequestId, bool)>,
 }
 
 impl Desk {
@@ -495,6 +512,7 @@ impl Desk {
         }
         report.withdrawn = self.withdraw_unvalidated(now).map_err(store)?;
         report.holds_ended = self.expire_holds(now).map_err(store)?;
+        report.consents = self.apply_consents(now).map_err(store)?;
         Ok(report)
     }
 

@@ -214,6 +214,26 @@ async fn stream(
             }
         }
         Some(Message::Fetch(fetch)) => deliver(desk, party, fetch, send, recv).await,
+        // A request for consent to use delivered evidence beyond its transfer.
+        Some(Message::ConsentRequest(consent)) => {
+            let outcome = tokio::task::spawn_blocking(move || {
+                desk.receive_consent(&party, &consent, now())
+            })
+            .await;
+            match outcome {
+                Ok(Ok(())) => {
+                    let _ = send.finish();
+                }
+                Ok(Err(refusal)) => answer(&mut send, Message::Error(refusal.report())).await,
+                Err(_) => {
+                    answer(
+                        &mut send,
+                        report(ErrorReport::UNAVAILABLE, "internal failure"),
+                    )
+                    .await
+                }
+            }
+        }
         // An extension of a preservation hold.
         Some(Message::Extension(extension)) => {
             let outcome = tokio::task::spawn_blocking(move || {
@@ -262,7 +282,7 @@ async fn stream(
                 &mut send,
                 report(
                     ErrorReport::UNEXPECTED_MESSAGE,
-                    "a stream begins with a request, a fetch, an extension, a validation or a witness request",
+                    "a stream begins with a request, a fetch, a consent request, an extension, a validation or a witness request",
                 ),
             )
             .await
@@ -336,6 +356,23 @@ async fn deliver(
     if let Some(w) = delivery.withdrawal {
         answer(&mut send, Message::Withdrawal(w)).await;
         return;
+    }
+    // The consents decided about this request's evidence.
+    let consents = {
+        let desk = desk.clone();
+        tokio::task::spawn_blocking(move || desk.consent_decisions(&request))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+    };
+    for c in consents {
+        if write_message(&mut send, &Message::ConsentDecision(c))
+            .await
+            .is_err()
+        {
+            return;
+        }
     }
     let Some((path, package_id, length)) = delivery.package.filter(|_| fetch.packages) else {
         let _ = send.finish();

@@ -428,6 +428,16 @@ impl Desk {
         Ok(())
     }
 
+    /// This node's party.
+    pub fn party(&self) -> &PartyId {
+        &self.party
+    }
+
+    /// This node's document-signing public key.
+    pub(crate) fn own_key(&self) -> evx_protocol::crypto::VerifyingKey {
+        self.documents.verifying_key()
+    }
+
     /// The request store.
     pub(crate) fn db(&self) -> &Mutex<rusqlite::Connection> {
         &self.db

@@ -47,6 +47,15 @@ pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
              package     TEXT,
              package_error TEXT
          );
+         CREATE TABLE IF NOT EXISTS consents (
+             consent_id  BLOB PRIMARY KEY,
+             request_id  BLOB NOT NULL,
+             party       TEXT NOT NULL,
+             received_at INTEGER NOT NULL,
+             request     BLOB NOT NULL,
+             submitted   BLOB,
+             decision    BLOB
+         );
          CREATE TABLE IF NOT EXISTS holds (
              request_id  BLOB PRIMARY KEY,
              party       TEXT NOT NULL,

@@ -1113,19 +1113,24 @@ impl Requester {
                 )));
             }
         }
-        match read_message(&mut recv)
-            .await
-            .map_err(|e| Self::stream_error(&conn, e))?
-        {
-            None => {}
-            Some(Message::Withdrawal(w)) => {
-                self.record_withdrawal(&record.request, &w, &provider, now)?;
-            }
-            other => {
-                return Err(ClientError::Protocol(format!(
-                    "expected a withdrawal or the end of the stream, got {}",
-                    describe(other.as_ref())
-                )));
+        loop {
+            match read_message(&mut recv)
+                .await
+                .map_err(|e| Self::stream_error(&conn, e))?
+            {
+                None => break,
+                Some(Message::Withdrawal(w)) => {
+                    self.record_withdrawal(&record.request, &w, &provider, now)?;
+                }
+                Some(Message::ConsentDecision(c)) => {
+                    self.record_consent_decision(&record, &c, now)?;
+                }
+                other => {
+                    return Err(ClientError::Protocol(format!(
+                        "expected a withdrawal, a consent decision or the end of the stream, got {}",
+                        describe(other.as_ref())
+                    )));
+                }
             }
         }
         self.record(id)
@@ -1171,6 +1176,206 @@ impl Requester {
             )?;
         }
         Ok(())
+    }
+
+    /// Asks the requested party's consent to use the evidence of request `id` beyond what it
+    /// was transferred for; returns the consent request's id. The decision comes with a later
+    /// status or fetch.
+    pub async fn ask_consent(
+        &self,
+        id: &RequestId,
+        scope: evx_protocol::document::ConsentScope,
+        reason: &str,
+        address: Option<std::net::SocketAddr>,
+        now: UnixTime,
+    ) -> Result<RequestId, ClientError> {
+        let record = self.record(id)?;
+        let rng = &mut UnwrapErr(getrandom::SysRng);
+        let consent = evx_protocol::document::ConsentRequest {
+            v: 1,
+            consent_id: RequestId::random(rng),
+            request_id: *id,
+            issued_at: now,
+            scope,
+            reason: reason.to_owned(),
+        };
+        let signed = Signed::sign(&consent, &self.documents).map_err(|e| {
+            ClientError::Protocol(format!("the consent request cannot be signed: {e}"))
+        })?;
+        let conn = self.connection(&record.to, address).await?;
+        let (mut send, mut recv) = Self::open_stream(&conn).await?;
+        write_message(&mut send, &Message::ConsentRequest(signed.clone()))
+            .await
+            .map_err(|e| Self::stream_error(&conn, e))?;
+        let _ = send.finish();
+        match read_message(&mut recv)
+            .await
+            .map_err(|e| Self::stream_error(&conn, e))?
+        {
+            None => {}
+            Some(Message::Error(r)) => return Err(self.refused(&record.to, &r)),
+            other => {
+                return Err(ClientError::Protocol(format!(
+                    "expected the end of the stream, got {}",
+                    describe(other.as_ref())
+                )));
+            }
+        }
+        {
+            let db = self.db.lock().map_err(store)?;
+            db.execute(
+                "INSERT INTO consents (consent_id, request_id, request) VALUES (?1, ?2, ?3)",
+                params![
+                    consent.consent_id.0.as_slice(),
+                    id.0.as_slice(),
+                    signed.encode()
+                ],
+            )
+            .map_err(store)?;
+        }
+        self.audit.append(
+            &self.event(
+                "requester",
+                EventKind::ConsentRequested {
+                    consent_digest: signed.digest(),
+                },
+                &record.request,
+                now,
+            ),
+            vec![],
+        )?;
+        Ok(consent.consent_id)
+    }
+
+    /// Verifies a consent decision (a reviewer of the requested party, about a consent this
+    /// node asked for) and, if it is new, stores and logs it.
+    fn record_consent_decision(
+        &self,
+        record: &RequestRecord,
+        signed: &Signed<evx_protocol::document::ConsentDecision>,
+        now: UnixTime,
+    ) -> Result<(), ClientError> {
+        let keys = self.registry.policy_registry();
+        let key = keys
+            .get(&signed.signer())
+            .filter(|k| {
+                matches!(k.role, evx_protocol::policy::KeyRole::Reviewer { .. })
+                    && k.party == record.to
+            })
+            .ok_or_else(|| {
+                ClientError::Protocol(format!(
+                    "a consent decision not signed by a reviewer of {}",
+                    record.to
+                ))
+            })?;
+        let decision = signed
+            .verify(&key.key)
+            .map_err(|e| ClientError::Protocol(format!("the consent decision: {e}")))?;
+        let asked: Option<Vec<u8>> = {
+            let db = self.db.lock().map_err(store)?;
+            db.query_row(
+                "SELECT request FROM consents WHERE consent_id = ?1 AND request_id = ?2",
+                params![
+                    decision.consent_id.0.as_slice(),
+                    record.request.request_id.0.as_slice()
+                ],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(store)?
+        };
+        let asked = asked.ok_or_else(|| {
+            ClientError::Protocol("a consent decision about a consent this node did not ask".into())
+        })?;
+        let asked_signed =
+            Signed::<evx_protocol::document::ConsentRequest>::decode_owned(asked).map_err(store)?;
+        if asked_signed.digest() != decision.consent_digest {
+            return Err(ClientError::Protocol(
+                "the consent decision is about other bytes than the consent asked".into(),
+            ));
+        }
+        let changed = {
+            let db = self.db.lock().map_err(store)?;
+            db.execute(
+                "UPDATE consents SET decision = ?2 WHERE consent_id = ?1 AND decision IS NULL",
+                params![decision.consent_id.0.as_slice(), signed.encode()],
+            )
+            .map_err(store)?
+        };
+        if changed > 0 {
+            self.audit.append(
+                &self.event(
+                    "requester",
+                    EventKind::ConsentDecided {
+                        decision_digest: signed.digest(),
+                        granted: decision.granted,
+                    },
+                    &record.request,
+                    now,
+                ),
+                vec![],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The consents granted about request `id`'s evidence.
+    pub fn granted_consents(
+        &self,
+        id: &RequestId,
+    ) -> Result<Vec<evx_protocol::document::ConsentScope>, ClientError> {
+        Ok(self
+            .consents(id)?
+            .into_iter()
+            .filter_map(|(_, d)| d.filter(|d| d.granted).map(|d| d.scope))
+            .collect())
+    }
+
+    /// Every consent asked about request `id`'s evidence, with its decision if one arrived.
+    pub fn consents(
+        &self,
+        id: &RequestId,
+    ) -> Result<
+        Vec<(
+            evx_protocol::document::ConsentRequest,
+            Option<evx_protocol::document::ConsentDecision>,
+        )>,
+        ClientError,
+    > {
+        let record = self.record(id)?;
+        let reviewers = self.registry.policy_registry();
+        let db = self.db.lock().map_err(store)?;
+        let mut stmt = db
+            .prepare("SELECT request, decision FROM consents WHERE request_id = ?1 ORDER BY rowid")
+            .map_err(store)?;
+        let rows: Vec<(Vec<u8>, Option<Vec<u8>>)> = stmt
+            .query_map(params![id.0.as_slice()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(store)?
+            .collect::<Result<_, _>>()
+            .map_err(store)?;
+        let own = self.documents.verifying_key();
+        rows.into_iter()
+            .map(|(req, dec)| {
+                let req = Signed::<evx_protocol::document::ConsentRequest>::decode_owned(req)
+                    .and_then(|s| s.verify(&own))
+                    .map_err(store)?;
+                let dec = match dec {
+                    None => None,
+                    Some(b) => {
+                        let s = Signed::<evx_protocol::document::ConsentDecision>::decode_owned(b)
+                            .map_err(store)?;
+                        let key = reviewers
+                            .get(&s.signer())
+                            .filter(|k| k.party == record.to)
+                            .ok_or_else(|| {
+                                store("a stored consent decision's signer is unknown")
+                            })?;
+                        Some(s.verify(&key.key).map_err(store)?)
+                    }
+                };
+                Ok((req, dec))
+            })
+            .collect()
     }
 
     /// Asks the requested party to extend the preservation hold placed by request `id` by
@@ -1350,25 +1555,30 @@ impl Requester {
                 )));
             }
         }
-        let offer = match read_message(&mut recv)
-            .await
-            .map_err(|e| Self::stream_error(&conn, e))?
-        {
-            None => {
-                let _ = send.finish();
-                return Ok((self.record(id)?, None));
-            }
-            Some(Message::PackageOffer(o)) => o,
-            Some(Message::Withdrawal(w)) => {
-                self.record_withdrawal(&record.request, &w, &provider, now)?;
-                return Ok((self.record(id)?, None));
-            }
-            Some(Message::Error(r)) => return Err(self.refused(&record.to, &r)),
-            other => {
-                return Err(ClientError::Protocol(format!(
-                    "expected a package offer, got {}",
-                    describe(other.as_ref())
-                )));
+        let offer = loop {
+            match read_message(&mut recv)
+                .await
+                .map_err(|e| Self::stream_error(&conn, e))?
+            {
+                None => {
+                    let _ = send.finish();
+                    return Ok((self.record(id)?, None));
+                }
+                Some(Message::PackageOffer(o)) => break o,
+                Some(Message::ConsentDecision(c)) => {
+                    self.record_consent_decision(&record, &c, now)?;
+                }
+                Some(Message::Withdrawal(w)) => {
+                    self.record_withdrawal(&record.request, &w, &provider, now)?;
+                    return Ok((self.record(id)?, None));
+                }
+                Some(Message::Error(r)) => return Err(self.refused(&record.to, &r)),
+                other => {
+                    return Err(ClientError::Protocol(format!(
+                        "expected a package offer, got {}",
+                        describe(other.as_ref())
+                    )));
+                }
             }
         };
         // A package this node holds already: only its receipt is sent again.

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use evx_protocol::audit::{Event, EventKind, OpenRefusal};
 use evx_protocol::crypto::VerifyingKey;
+use evx_protocol::document::ConsentScope;
 use evx_protocol::ids::{PackageId, UnixTime};
 use evx_protocol::package::{Manifest, OpenError, PackageReader, Staging};
 use evx_protocol::purpose::DeclaredPurpose;
@@ -69,6 +70,8 @@ pub struct OpenedPackage {
     pub items: Vec<WrittenItem>,
     /// The signed manifest, written next to the items: with them, proof of origin.
     pub manifest_path: PathBuf,
+    /// Opened for a case or purpose the sender consented to after the transfer.
+    pub by_consent: bool,
 }
 
 /// Stages plaintext in a hidden file of the output directory; on commit, splits it into the
@@ -235,7 +238,34 @@ impl Requester {
             })?)),
             staged,
         };
-        match reader.open(self.hpke(), &sender, declared, staging) {
+        // Beyond what the package was transferred for, only with the sender's consent: then it
+        // is opened under its own binding, and the opening is logged with the purpose declared.
+        let by_consent = evx_protocol::purpose::check(
+            &header.case_id,
+            header.purpose,
+            &header.conditions,
+            declared,
+        )
+        .is_err()
+            && self
+                .granted_consents(&header.request_id)
+                .unwrap_or_default()
+                .iter()
+                .any(|scope| match scope {
+                    ConsentScope::OtherPurpose { purpose } => {
+                        declared.case == header.case_id && declared.purpose == *purpose
+                    }
+                    ConsentScope::OtherCase { case_id, purpose } => {
+                        &declared.case == case_id && declared.purpose == *purpose
+                    }
+                    ConsentScope::OnwardTransfer { .. } => false,
+                });
+        let binding = DeclaredPurpose {
+            case: header.case_id.clone(),
+            purpose: header.purpose,
+        };
+        let effective = if by_consent { &binding } else { declared };
+        match reader.open(self.hpke(), &sender, effective, staging) {
             Ok(opened) => {
                 let manifest_path = out.join(format!(".evx-manifest-{package_id}"));
                 std::fs::write(&manifest_path, opened.signed_manifest.encode()).map_err(|e| {
@@ -255,6 +285,7 @@ impl Requester {
                     package_id,
                     items: opened.committed,
                     manifest_path,
+                    by_consent,
                 })
             }
             Err(OpenError::PurposeRefused(r)) => {

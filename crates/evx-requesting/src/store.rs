@@ -48,6 +48,12 @@ pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
              package_id  BLOB NOT NULL,
              length      INTEGER NOT NULL
          );
+         CREATE TABLE IF NOT EXISTS consents (
+             consent_id  BLOB PRIMARY KEY,
+             request_id  BLOB NOT NULL,
+             request     BLOB NOT NULL,
+             decision    BLOB
+         );
          CREATE TABLE IF NOT EXISTS opened (
              package_id  BLOB NOT NULL,
              path        TEXT NOT NULL

@@ -973,3 +973,128 @@ async fn a_delivery_cut_by_the_network_resumes_over_a_new_connection() {
     assert_eq!(stored, sealed);
     net.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consent_granted_extends_what_can_be_opened_and_a_refusal_does_not() {
+    use evx_protocol::document::ConsentScope;
+    let net = Net::new("consent").await;
+    let de = net.requester();
+    let (prepared, _) = send_production(&net, &de, 50).await;
+    let id = prepared.request.request_id;
+    let t = UnixTime(now());
+    let (_, package) = de
+        .fetch(&id, Some(net.addr()), t, &mut |_, _| {})
+        .await
+        .unwrap();
+    let path = package.unwrap().path;
+    let case = prepared.request.case_id.clone();
+    let prosecution = DeclaredPurpose {
+        case: case.clone(),
+        purpose: Purpose::Prosecution,
+    };
+    // Not transferred for prosecution: refused before any consent.
+    let e = de
+        .open_package(&path, &prosecution, &net.tmp.0.join("p0"), t)
+        .unwrap_err();
+    assert!(matches!(e, OpenPackageError::PurposeRefused(_)), "{e}");
+
+    let other_case = CaseId::new("DE-StA-Berlin/2026/0999").unwrap();
+    let granted = de
+        .ask_consent(
+            &id,
+            ConsentScope::OtherPurpose {
+                purpose: Purpose::Prosecution,
+            },
+            "the suspect is charged",
+            Some(net.addr()),
+            t,
+        )
+        .await
+        .unwrap();
+    let refused = de
+        .ask_consent(
+            &id,
+            ConsentScope::OtherCase {
+                case_id: other_case.clone(),
+                purpose: Purpose::Investigation,
+            },
+            "a second intrusion may be the same person's",
+            Some(net.addr()),
+            t,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds(net.desk().audit(), &id)
+            .iter()
+            .filter(|k| **k == "consent_requested")
+            .count(),
+        2
+    );
+
+    let queue = ReviewQueue::open(&net.ie).unwrap();
+    assert_eq!(queue.consents().unwrap().len(), 2);
+    // Only a reviewer decides.
+    assert!(
+        queue
+            .decide_consent(&granted, true, String::new(), &net.judge, t)
+            .is_err()
+    );
+    queue
+        .decide_consent(
+            &granted,
+            true,
+            "charged: prosecution follows the investigation".into(),
+            &reviewer(&net),
+            t,
+        )
+        .unwrap();
+    queue
+        .decide_consent(
+            &refused,
+            false,
+            "a new case needs its own request".into(),
+            &reviewer(&net),
+            t,
+        )
+        .unwrap();
+    let report = net.desk().tick(t).unwrap();
+    assert_eq!(report.consents.len(), 2);
+    assert!(report.consents.contains(&(granted, true)));
+    assert!(report.consents.contains(&(refused, false)));
+    assert!(queue.consents().unwrap().is_empty());
+
+    // The requesting side receives both with its next status, and logs them.
+    de.status(&id, Some(net.addr()), t).await.unwrap();
+    let consents = de.consents(&id).unwrap();
+    assert_eq!(consents.len(), 2);
+    assert!(consents.iter().all(|(_, d)| d.is_some()));
+    assert_eq!(
+        kinds(de.audit(), &id)
+            .iter()
+            .filter(|k| **k == "consent_decided")
+            .count(),
+        2
+    );
+    // The granted purpose now opens; the refused case still does not.
+    let opened = de
+        .open_package(&path, &prosecution, &net.tmp.0.join("p1"), t)
+        .unwrap();
+    assert!(opened.by_consent);
+    assert!(events(de.audit()).iter().any(|e| {
+        matches!(e.kind, EventKind::PackageOpened { .. }) && e.purpose == Some(Purpose::Prosecution)
+    }));
+    let e = de
+        .open_package(
+            &path,
+            &DeclaredPurpose {
+                case: other_case,
+                purpose: Purpose::Investigation,
+            },
+            &net.tmp.0.join("p2"),
+            t,
+        )
+        .unwrap_err();
+    assert!(matches!(e, OpenPackageError::PurposeRefused(_)), "{e}");
+    net.shutdown().await;
+}

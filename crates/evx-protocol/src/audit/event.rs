@@ -212,6 +212,19 @@ pub enum EventKind {
         /// The production request.
         by: RequestId,
     },
+    /// A consent to use evidence beyond its transfer was asked for (requesting side: sent;
+    /// requested side: received).
+    ConsentRequested {
+        /// SHA-256 of the signed consent request.
+        consent_digest: [u8; 32],
+    },
+    /// A consent was decided (requested side: by a reviewer; requesting side: received).
+    ConsentDecided {
+        /// SHA-256 of the signed consent decision.
+        decision_digest: [u8; 32],
+        /// Granted or refused.
+        granted: bool,
+    },
 }
 
 impl EventKind {
@@ -244,6 +257,8 @@ impl EventKind {
             Self::ValidationReceived { .. } => "validation_received",
             Self::Withdrawn { .. } => "withdrawn",
             Self::PreservationReleased { .. } => "preservation_released",
+            Self::ConsentRequested { .. } => "consent_requested",
+            Self::ConsentDecided { .. } => "consent_decided",
         }
     }
 }

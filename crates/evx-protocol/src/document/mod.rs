@@ -7,6 +7,7 @@
 //! refuses them unless they re-encode identically — so there is exactly one signed byte string
 //! per document, which is what the audit log hashes.
 
+mod consent;
 mod decision;
 mod lifecycle;
 mod request;
@@ -14,6 +15,7 @@ mod review;
 mod signed;
 mod validation;
 
+pub use consent::{ConsentDecision, ConsentRequest, ConsentScope};
 pub use decision::{Decision, DueDates, MissingField, Outcome, RefusalGround};
 pub use lifecycle::{
     Acknowledgement, Extension, LogEntryRef, PreservationConfirmation, Receipt, Withdrawal,
