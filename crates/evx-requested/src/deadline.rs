@@ -134,8 +134,18 @@ impl Desk {
                 )
                 .map_err(unavailable)?;
             }
-            // The sealed package is never delivered now.
-            if let Some(p) = package {
+            // The sealed packages are never delivered now.
+            let paths: Vec<String> = {
+                let db = self.db().lock().map_err(unavailable)?;
+                let mut stmt = db
+                    .prepare("SELECT path FROM packages WHERE request_id = ?1")
+                    .map_err(unavailable)?;
+                stmt.query_map(params![id.0.as_slice()], |r| r.get(0))
+                    .map_err(unavailable)?
+                    .collect::<Result<_, _>>()
+                    .map_err(unavailable)?
+            };
+            for p in paths.iter().chain(package.as_ref()) {
                 let _ = std::fs::remove_file(p);
             }
             self.audit()

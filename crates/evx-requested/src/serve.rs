@@ -374,15 +374,42 @@ async fn deliver(
             return;
         }
     }
-    let Some((path, package_id, length)) = delivery.package.filter(|_| fetch.packages) else {
+    if !fetch.packages || delivery.packages.is_empty() {
         let _ = send.finish();
         return;
-    };
-    // Resume from what the requesting side holds, if it holds part of this very package.
-    let offset = match fetch.resume {
-        Some((id, have)) if id == package_id && have <= length => have,
-        _ => 0,
-    };
+    }
+    // Each package not yet acknowledged, in order: offer, bytes, receipt. A resume applies to
+    // the package it names.
+    for (path, package_id, length) in delivery.packages {
+        let offset = match fetch.resume {
+            Some((id, have)) if id == package_id && have <= length => have,
+            _ => 0,
+        };
+        if !deliver_one(
+            &desk, &party, request, &path, package_id, length, offset, &mut send, &mut recv,
+        )
+        .await
+        {
+            return;
+        }
+    }
+    let _ = send.finish();
+}
+
+/// Sends one package from `offset` and takes in its receipt. `false` if the exchange ended
+/// (the stream failed, the requesting side refused the package, or the receipt was wrong).
+#[allow(clippy::too_many_arguments)]
+async fn deliver_one(
+    desk: &Arc<Desk>,
+    party: &PartyId,
+    request: evx_protocol::ids::RequestId,
+    path: &std::path::Path,
+    package_id: evx_protocol::ids::PackageId,
+    length: u64,
+    offset: u64,
+    send: &mut quinn::SendStream,
+    recv: &mut quinn::RecvStream,
+) -> bool {
     let offer = PackageOffer {
         v: 1,
         request_id: request,
@@ -390,23 +417,23 @@ async fn deliver(
         length,
         offset,
     };
-    if write_message(&mut send, &Message::PackageOffer(offer))
+    if write_message(send, &Message::PackageOffer(offer))
         .await
         .is_err()
     {
-        return;
+        return false;
     }
     // The package streams from its file: memory stays flat whatever its size.
-    let Ok(mut file) = tokio::fs::File::open(&path).await else {
+    let Ok(mut file) = tokio::fs::File::open(path).await else {
         let _ = send.reset(u32::from(ErrorReport::UNAVAILABLE).into());
-        return;
+        return false;
     };
     if tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(offset))
         .await
         .is_err()
     {
         let _ = send.reset(u32::from(ErrorReport::UNAVAILABLE).into());
-        return;
+        return false;
     }
     let mut buf = vec![0u8; 256 * 1024];
     let mut sent = offset;
@@ -414,14 +441,14 @@ async fn deliver(
         let n = match file.read(&mut buf).await {
             Ok(0) | Err(_) => {
                 let _ = send.reset(u32::from(ErrorReport::UNAVAILABLE).into());
-                return;
+                return false;
             }
             Ok(n) => n.min(usize::try_from(length - sent).unwrap_or(usize::MAX)),
         };
         // The requesting side may stop the stream (a byte limit, or it went away): the rest
         // is sent when it fetches again.
         if send.write_all(&buf[..n]).await.is_err() {
-            return;
+            return false;
         }
         sent += n as u64;
     }
@@ -430,47 +457,48 @@ async fn deliver(
         let _ =
             tokio::task::spawn_blocking(move || desk.delivered(request, package_id, now())).await;
     }
-    let receipt = match tokio::time::timeout(RECEIPT_DEADLINE, read_message(&mut recv)).await {
+    let receipt = match tokio::time::timeout(RECEIPT_DEADLINE, read_message(recv)).await {
         Ok(Ok(Some(Message::Receipt(r)))) => r,
         Ok(Ok(Some(Message::Error(_)))) | Ok(Err(WireError::Stream(_))) | Ok(Ok(None)) => {
             // The requesting party refused the package or went away: nothing to acknowledge.
             let _ = send.finish();
-            return;
+            return false;
         }
         Ok(Ok(Some(_))) => {
-            return answer(
-                &mut send,
+            answer(
+                send,
                 report(ErrorReport::UNEXPECTED_MESSAGE, "expected a receipt"),
             )
             .await;
+            return false;
         }
         Ok(Err(WireError::Frame(e))) => {
-            let _ = refuse(&mut send, &e).await;
-            return;
+            let _ = refuse(send, &e).await;
+            return false;
         }
         Err(_) => {
-            return answer(
-                &mut send,
+            answer(
+                send,
                 report(ErrorReport::MALFORMED_FRAME, "no receipt arrived in time"),
             )
             .await;
+            return false;
         }
     };
+    let (desk, party) = (desk.clone(), party.clone());
     let recorded = tokio::task::spawn_blocking(move || {
         desk.receipt(&party, package_id, request, &receipt, now())
     })
     .await;
     match recorded {
-        Ok(Ok(())) => {
-            let _ = send.finish();
+        Ok(Ok(())) => true,
+        Ok(Err(refusal)) => {
+            answer(send, Message::Error(refusal.report())).await;
+            false
         }
-        Ok(Err(refusal)) => answer(&mut send, Message::Error(refusal.report())).await,
         Err(_) => {
-            answer(
-                &mut send,
-                report(ErrorReport::UNAVAILABLE, "internal failure"),
-            )
-            .await
+            answer(send, report(ErrorReport::UNAVAILABLE, "internal failure")).await;
+            false
         }
     }
 }

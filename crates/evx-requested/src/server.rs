@@ -93,6 +93,7 @@ pub struct Desk {
     party: PartyId,
     data_dir: std::path::PathBuf,
     dataset: Option<std::path::PathBuf>,
+    package_max: u64,
     documents: SigningKey,
     witness: NoteSigner,
     registry: RegistryFile,
@@ -130,6 +131,7 @@ impl Desk {
             party: config.party.clone(),
             data_dir: config.data_dir.clone(),
             dataset: config.dataset.clone(),
+            package_max: config.package_max_bytes.unwrap_or(1 << 30).max(1),
             documents,
             witness,
             registry,
@@ -353,19 +355,37 @@ impl Desk {
         let Some(source) = source else {
             return Ok(());
         };
-        let (package, error) = match self.seal(&source, request, conditions, now) {
-            Ok(path) => (Some(path.display().to_string()), None),
-            Err(e) => (None, Some(e)),
+        let (packages, error) = match self.seal(&source, request, conditions, now) {
+            Ok(p) => (p, None),
+            Err(e) => (Vec::new(), Some(e)),
         };
         {
             let db = self.db.lock().map_err(unavailable)?;
+            for (seq, (path, id, length)) in packages.iter().enumerate() {
+                db.execute(
+                    "INSERT OR REPLACE INTO packages (package_id, request_id, seq, path, length) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        id.0.as_slice(),
+                        request.request_id.0.as_slice(),
+                        seq as i64,
+                        path.display().to_string(),
+                        *length as i64
+                    ],
+                )
+                .map_err(unavailable)?;
+            }
             db.execute(
                 "UPDATE requests SET package = ?2, package_error = ?3 WHERE request_id = ?1",
-                params![request.request_id.0.as_slice(), package, error],
+                params![
+                    request.request_id.0.as_slice(),
+                    packages.first().map(|(p, ..)| p.display().to_string()),
+                    error
+                ],
             )
             .map_err(unavailable)?;
         }
-        if let (Some((p, _)), Some(_)) = (hold, &package) {
+        if let (Some((p, _)), false) = (hold, packages.is_empty()) {
             self.release_hold(&p, request.request_id, now)?;
         }
         Ok(())
@@ -461,31 +481,65 @@ impl Desk {
         Signed::sign(document, &self.documents)
     }
 
-    /// Collects what an accepted request covers and seals it to the requesting party; returns
-    /// the package file. Collection reads and writes files, memory stays flat.
+    /// Collects what an accepted request covers and seals it to the requesting party, in as
+    /// many packages as the node's package limit needs (whole items each, in order); returns
+    /// each package's file, id and length. Collection reads and writes files, memory stays flat.
     fn seal(
         &self,
         dataset: &std::path::Path,
         request: &EvidenceRequest,
         conditions: &evx_protocol::purpose::Conditions,
         now: UnixTime,
-    ) -> Result<std::path::PathBuf, String> {
+    ) -> Result<Vec<(std::path::PathBuf, PackageId, u64)>, String> {
+        let work = self
+            .data_dir
+            .join("collected")
+            .join(request.request_id.to_string());
+        // The collected plaintext never outlives this call, whatever fails: it is case data.
+        let _cleanup = Cleanup(vec![work.clone()]);
+        let items =
+            crate::dataset::collect(dataset, request, &work, now).map_err(|e| e.to_string())?;
+        let mut groups: Vec<Vec<&crate::dataset::Collected>> = vec![Vec::new()];
+        let mut size = 0u64;
+        for item in &items {
+            let len = item.spec.length;
+            if let Some(g) = groups.last_mut()
+                && !g.is_empty()
+                && size.saturating_add(len) > self.package_max
+            {
+                groups.push(Vec::new());
+                size = 0;
+            }
+            if let Some(g) = groups.last_mut() {
+                g.push(item);
+            }
+            size = size.saturating_add(len);
+        }
+        groups
+            .iter()
+            .enumerate()
+            .map(|(seq, group)| self.seal_items(group, seq, request, conditions, now))
+            .collect()
+    }
+
+    /// Seals one package of collected items.
+    fn seal_items(
+        &self,
+        items: &[&crate::dataset::Collected],
+        seq: usize,
+        request: &EvidenceRequest,
+        conditions: &evx_protocol::purpose::Conditions,
+        now: UnixTime,
+    ) -> Result<(std::path::PathBuf, PackageId, u64), String> {
         use std::io::Read as _;
         let recipient = self
             .registry
             .hpke(&request.requesting_party)
             .ok_or("the requesting party has no HPKE key in the registry")?;
-        let work = self
-            .data_dir
-            .join("collected")
-            .join(request.request_id.to_string());
         let dir = self.data_dir.join("packages");
-        let partial = dir.join(format!("{}.evx1.partial", request.request_id));
-        // The collected plaintext and a half-written package never outlive this call, whatever
-        // fails: they are case data.
-        let _cleanup = Cleanup(vec![work.clone(), partial.clone()]);
-        let items =
-            crate::dataset::collect(dataset, request, &work, now).map_err(|e| e.to_string())?;
+        let partial = dir.join(format!("{}-{seq}.evx1.partial", request.request_id));
+        // A half-written package never outlives this call.
+        let _cleanup = Cleanup(vec![partial.clone()]);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let out = std::io::BufWriter::new(
             std::fs::File::create(&partial).map_err(|e| format!("{}: {e}", partial.display()))?,
@@ -512,7 +566,7 @@ impl Desk {
         )
         .map_err(|e| e.to_string())?;
         let mut buf = vec![0u8; 1 << 20];
-        for item in &items {
+        for item in items {
             let mut f = std::fs::File::open(&item.path)
                 .map_err(|e| format!("{}: {e}", item.path.display()))?;
             loop {
@@ -529,6 +583,7 @@ impl Desk {
             .into_inner()
             .map_err(|e| e.error().to_string())?;
         file.sync_all().map_err(|e| e.to_string())?;
+        let length = file.metadata().map_err(|e| e.to_string())?.len();
         let path = dir.join(format!("{}.evx1", sealed.package_id));
         std::fs::rename(&partial, &path).map_err(|e| e.to_string())?;
         self.audit
@@ -549,7 +604,7 @@ impl Desk {
                 vec![],
             )
             .map_err(|e| e.to_string())?;
-        Ok(path)
+        Ok((path, sealed.package_id, length))
     }
 
     /// The sealed package kept for a request, if any.
@@ -621,8 +676,8 @@ pub struct Delivery {
     pub decision: Signed<Decision>,
     /// The withdrawal, if the request was withdrawn (then there is no package).
     pub withdrawal: Option<Signed<evx_protocol::document::Withdrawal>>,
-    /// The sealed package, if one is ready: its file, id and length.
-    pub package: Option<(std::path::PathBuf, PackageId, u64)>,
+    /// The sealed packages not yet acknowledged by a receipt, in order: file, id, length.
+    pub packages: Vec<(std::path::PathBuf, PackageId, u64)>,
     /// Why there is no package although the request was accepted, if sealing failed.
     pub package_error: Option<String>,
 }
@@ -658,27 +713,63 @@ impl Desk {
             .map(Signed::decode_owned)
             .transpose()
             .map_err(unavailable)?;
-        let package = match package {
-            _ if withdrawal.is_some() => None,
-            None => None,
-            Some(p) => {
-                let path = std::path::PathBuf::from(p);
-                let file = std::fs::File::open(&path).map_err(|e| {
-                    Refusal::Unavailable(format!("the sealed package is missing: {e}"))
-                })?;
-                let length = file.metadata().map_err(unavailable)?.len();
-                let reader =
-                    evx_protocol::package::PackageReader::new(std::io::BufReader::new(file))
-                        .map_err(unavailable)?;
-                Some((path, reader.package_id(), length))
-            }
+        let packages = if withdrawal.is_some() {
+            Vec::new()
+        } else {
+            self.undelivered(request, package)?
         };
         Ok(Delivery {
             decision,
             withdrawal,
-            package,
+            packages,
             package_error,
         })
+    }
+
+    /// The request's packages without a receipt, in order (a request sealed before packages
+    /// were listed separately has its one package in the request's row).
+    fn undelivered(
+        &self,
+        request: &RequestId,
+        legacy: Option<String>,
+    ) -> Result<Vec<(std::path::PathBuf, PackageId, u64)>, Refusal> {
+        let rows: Vec<(Vec<u8>, String, i64, bool)> = {
+            let db = self.db.lock().map_err(unavailable)?;
+            let mut stmt = db
+                .prepare(
+                    "SELECT package_id, path, length, receipt IS NOT NULL FROM packages \
+                     WHERE request_id = ?1 ORDER BY seq",
+                )
+                .map_err(unavailable)?;
+            stmt.query_map(params![request.0.as_slice()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .map_err(unavailable)?
+            .collect::<Result<_, _>>()
+            .map_err(unavailable)?
+        };
+        if rows.is_empty() {
+            let Some(p) = legacy else {
+                return Ok(Vec::new());
+            };
+            let path = std::path::PathBuf::from(p);
+            let file = std::fs::File::open(&path)
+                .map_err(|e| Refusal::Unavailable(format!("the sealed package is missing: {e}")))?;
+            let length = file.metadata().map_err(unavailable)?.len();
+            let reader = evx_protocol::package::PackageReader::new(std::io::BufReader::new(file))
+                .map_err(unavailable)?;
+            return Ok(vec![(path, reader.package_id(), length)]);
+        }
+        rows.into_iter()
+            .filter(|(.., received)| !received)
+            .map(|(id, path, length, _)| {
+                Ok((
+                    std::path::PathBuf::from(path),
+                    PackageId(id.try_into().map_err(|_| unavailable("bad package id"))?),
+                    length as u64,
+                ))
+            })
+            .collect()
     }
 
     /// Records that a package's bytes were sent in full to the requesting party.
@@ -750,10 +841,25 @@ impl Desk {
         {
             let db = self.db.lock().map_err(unavailable)?;
             db.execute(
-                "UPDATE requests SET receipt = ?2 WHERE request_id = ?1",
-                params![request.0.as_slice(), signed.encode()],
+                "UPDATE packages SET receipt = ?2 WHERE package_id = ?1",
+                params![delivered.0.as_slice(), signed.encode()],
             )
             .map_err(unavailable)?;
+            // The request counts as delivered once every package has its receipt.
+            let missing: i64 = db
+                .query_row(
+                    "SELECT COUNT(*) FROM packages WHERE request_id = ?1 AND receipt IS NULL",
+                    params![request.0.as_slice()],
+                    |r| r.get(0),
+                )
+                .map_err(unavailable)?;
+            if missing == 0 {
+                db.execute(
+                    "UPDATE requests SET receipt = ?2 WHERE request_id = ?1",
+                    params![request.0.as_slice(), signed.encode()],
+                )
+                .map_err(unavailable)?;
+            }
         }
         self.audit
             .append(

@@ -47,6 +47,14 @@ pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
              package     TEXT,
              package_error TEXT
          );
+         CREATE TABLE IF NOT EXISTS packages (
+             package_id  BLOB PRIMARY KEY,
+             request_id  BLOB NOT NULL,
+             seq         INTEGER NOT NULL,
+             path        TEXT NOT NULL,
+             length      INTEGER NOT NULL,
+             receipt     BLOB
+         );
          CREATE TABLE IF NOT EXISTS consents (
              consent_id  BLOB PRIMARY KEY,
              request_id  BLOB NOT NULL,

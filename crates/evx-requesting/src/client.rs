@@ -1581,61 +1581,117 @@ impl Requester {
                 }
             }
         };
-        // A package this node holds already: only its receipt is sent again.
-        if let Some(held) = record
-            .packages
-            .iter()
-            .find(|p| p.package_id == offer.package_id)
-            .cloned()
-        {
-            let receipt: Option<Vec<u8>> = {
-                let db = self.db.lock().map_err(store)?;
-                db.query_row(
-                    "SELECT receipt FROM packages WHERE package_id = ?1",
-                    params![held.package_id.0.as_slice()],
-                    |r| r.get(0),
+        // Every package not yet acknowledged comes in turn on this stream: each is received,
+        // verified and stored, and answered with its receipt; the requested party then offers
+        // the next or ends the stream.
+        let mut offer = offer;
+        let mut first: Option<PackageRecord> = None;
+        loop {
+            let package = match self
+                .take_package(
+                    &record,
+                    &provider,
+                    offer,
+                    &mut recv,
+                    now,
+                    (&mut *progress, limit),
                 )
-                .optional()
-                .map_err(store)?
-                .flatten()
-            };
-            if offer.offset == offer.length
-                && let Some(receipt) = receipt
+                .await
             {
-                let receipt = Signed::<Receipt>::decode_owned(receipt).map_err(store)?;
-                self.send_receipt(&conn, &mut send, &mut recv, &record, receipt)
-                    .await?;
-                return Ok((self.record(id)?, Some(held)));
+                Ok(Some(p)) => p,
+                // Stopped at the limit: the rest comes with the next fetch.
+                Ok(None) => return Ok((self.record(id)?, first)),
+                Err(e @ ClientError::Interrupted { .. }) => return Err(e),
+                Err(e) => {
+                    if let Ok(db) = self.db.lock() {
+                        let _ = db.execute(
+                            "DELETE FROM downloads WHERE request_id = ?1",
+                            params![id.0.as_slice()],
+                        );
+                    }
+                    let _ = write_message(
+                        &mut send,
+                        &Message::Error(ErrorReport::new(
+                            ErrorReport::MALFORMED_DOCUMENT,
+                            "the package failed verification and was discarded",
+                        )),
+                    )
+                    .await;
+                    let _ = send.finish();
+                    return Err(e);
+                }
+            };
+            let receipt = self.receipt_for(&record, &package, now)?;
+            write_message(&mut send, &Message::Receipt(receipt))
+                .await
+                .map_err(|e| Self::stream_error(&conn, e))?;
+            first.get_or_insert(package);
+            match read_message(&mut recv)
+                .await
+                .map_err(|e| Self::stream_error(&conn, e))?
+            {
+                None => break,
+                Some(Message::PackageOffer(o)) => offer = o,
+                Some(Message::Error(r)) => return Err(self.refused(&record.to, &r)),
+                Some(other) => {
+                    return Err(ClientError::Protocol(format!(
+                        "expected another package or the end of the stream, got {}",
+                        describe(Some(&other))
+                    )));
+                }
             }
         }
-        let received = self
-            .receive_package(&record, &provider, offer, &mut recv, now, (progress, limit))
-            .await;
-        let package = match received {
-            Ok(Some(p)) => p,
-            // Stopped at the limit: the rest comes with the next fetch.
-            Ok(None) => return Ok((self.record(id)?, None)),
-            Err(e @ ClientError::Interrupted { .. }) => return Err(e),
-            Err(e) => {
-                if let Ok(db) = self.db.lock() {
-                    let _ = db.execute(
-                        "DELETE FROM downloads WHERE request_id = ?1",
-                        params![id.0.as_slice()],
-                    );
-                }
-                let _ = write_message(
-                    &mut send,
-                    &Message::Error(ErrorReport::new(
-                        ErrorReport::MALFORMED_DOCUMENT,
-                        "the package failed verification and was discarded",
-                    )),
-                )
-                .await;
-                let _ = send.finish();
-                return Err(e);
-            }
+        let _ = send.finish();
+        self.witness_after(&record.to, address, now).await?;
+        Ok((self.record(id)?, first))
+    }
+
+    /// One offered package: the one already held (its receipt is sent again, no byte taken),
+    /// or received now. `None` if the byte limit stopped it.
+    async fn take_package(
+        &self,
+        record: &RequestRecord,
+        provider: &VerifyingKey,
+        offer: PackageOffer,
+        recv: &mut quinn::RecvStream,
+        now: UnixTime,
+        budget: (Progress<'_>, u64),
+    ) -> Result<Option<PackageRecord>, ClientError> {
+        if offer.offset == offer.length
+            && let Some(held) = self
+                .record(&record.request.request_id)?
+                .packages
+                .into_iter()
+                .find(|p| p.package_id == offer.package_id)
+        {
+            return Ok(Some(held));
+        }
+        self.receive_package(record, provider, offer, recv, now, budget)
+            .await
+    }
+
+    /// The receipt of a package: the one already signed if there is one, else a new one with
+    /// the inclusion proof of a new `package_received` entry, stored and logged.
+    fn receipt_for(
+        &self,
+        record: &RequestRecord,
+        package: &PackageRecord,
+        now: UnixTime,
+    ) -> Result<Signed<Receipt>, ClientError> {
+        let stored: Option<Vec<u8>> = {
+            let db = self.db.lock().map_err(store)?;
+            db.query_row(
+                "SELECT receipt FROM packages WHERE package_id = ?1",
+                params![package.package_id.0.as_slice()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(store)?
+            .flatten()
         };
-        // The receipt, with the inclusion proof of `package_received` in this node's log.
+        if let Some(r) = stored {
+            return Signed::<Receipt>::decode_owned(r).map_err(store);
+        }
         let index = self.audit.append(
             &self.event(
                 "requester",
@@ -1647,17 +1703,15 @@ impl Requester {
             ),
             vec![],
         )?;
-        let log_entry = self.audit.entry_ref(index)?;
-        let (length, root) = (package.length, package.root);
         let receipt = Signed::sign(
             &Receipt {
                 v: 1,
-                request_id: *id,
+                request_id: record.request.request_id,
                 package_id: package.package_id,
                 received_at: now,
-                length,
-                root,
-                log_entry: Some(log_entry),
+                length: package.length,
+                root: package.root,
+                log_entry: Some(self.audit.entry_ref(index)?),
             },
             &self.documents,
         )
@@ -1681,34 +1735,7 @@ impl Requester {
             ),
             vec![],
         )?;
-        self.send_receipt(&conn, &mut send, &mut recv, &record, receipt)
-            .await?;
-        self.witness_after(&record.to, address, now).await?;
-        Ok((self.record(id)?, Some(package)))
-    }
-
-    /// Sends a receipt on a delivery stream and waits for the requested party to record it.
-    async fn send_receipt(
-        &self,
-        conn: &quinn::Connection,
-        send: &mut quinn::SendStream,
-        recv: &mut quinn::RecvStream,
-        record: &RequestRecord,
-        receipt: Signed<Receipt>,
-    ) -> Result<(), ClientError> {
-        write_message(send, &Message::Receipt(receipt))
-            .await
-            .map_err(|e| Self::stream_error(conn, e))?;
-        let _ = send.finish();
-        match read_message(recv).await {
-            Ok(None) => Ok(()),
-            Ok(Some(Message::Error(r))) => Err(self.refused(&record.to, &r)),
-            Ok(Some(other)) => Err(ClientError::Protocol(format!(
-                "expected the end of the stream after the receipt, got {}",
-                describe(Some(&other))
-            ))),
-            Err(e) => Err(Self::stream_error(conn, e)),
-        }
+        Ok(receipt)
     }
 
     async fn receive_package(

@@ -889,16 +889,17 @@ async fn a_delivery_cut_at_several_points_resumes_without_receiving_anything_twi
     std::io::Read::read_to_end(&mut de.read_package(&package.path).unwrap(), &mut stored).unwrap();
     assert_eq!(stored, sealed);
     assert!(kinds(net.desk().audit(), &id).contains(&"receipt_received"));
-    // Fetching again sends nothing again: the receipt is repeated, the package not.
+    // Fetching again sends nothing again: the package's receipt is recorded.
     let mut called = false;
-    let (_, again) = de
+    let (record, again) = de
         .fetch(&id, Some(net.addr()), UnixTime(now()), &mut |_, _| {
             called = true
         })
         .await
         .unwrap();
-    assert_eq!(again.unwrap().package_id, package.package_id);
+    assert!(again.is_none());
     assert!(!called, "the package was received twice");
+    assert_eq!(record.packages.len(), 1);
     net.shutdown().await;
 }
 
@@ -1096,5 +1097,89 @@ async fn a_consent_granted_extends_what_can_be_opened_and_a_refusal_does_not() {
         )
         .unwrap_err();
     assert!(matches!(e, OpenPackageError::PurposeRefused(_)), "{e}");
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_beyond_the_package_limit_comes_as_several_packages() {
+    // A node that seals at most 4 KiB of evidence per package.
+    let mut net = Net::new("several").await;
+    let config = net
+        .dir
+        .join("nodes")
+        .join(ie_id().as_str())
+        .join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("\n[keys]", "\npackage_max_bytes = 4096\n\n[keys]"),
+    )
+    .unwrap();
+    net.ie = NodeConfig::load(&config).unwrap();
+    net.restart().await;
+
+    let de = net.requester();
+    // Subscriber, traffic and content of one account over the week: three items.
+    let mut r = request(60);
+    r.categories = vec![
+        DataCategory::Subscriber,
+        DataCategory::Traffic,
+        DataCategory::Content,
+    ];
+    let prepared = net.validated(&de, r);
+    de.send(&prepared, &ie_id(), Some(net.addr()), UnixTime(now()))
+        .await
+        .unwrap();
+    let id = prepared.request.request_id;
+    let sealed = kinds(net.desk().audit(), &id)
+        .iter()
+        .filter(|k| **k == "package_sealed")
+        .count();
+    assert!(sealed >= 2, "{sealed} package(s) sealed");
+    let t = UnixTime(now());
+    let (record, first) = de
+        .fetch(&id, Some(net.addr()), t, &mut |_, _| {})
+        .await
+        .unwrap();
+    assert!(first.is_some());
+    assert_eq!(
+        record.packages.len(),
+        sealed,
+        "every package delivered in one fetch"
+    );
+    assert_eq!(
+        kinds(net.desk().audit(), &id)
+            .iter()
+            .filter(|k| **k == "receipt_received")
+            .count(),
+        sealed
+    );
+    // All the items, across the packages, open for the request's purpose.
+    let declared = DeclaredPurpose {
+        case: prepared.request.case_id.clone(),
+        purpose: Purpose::Investigation,
+    };
+    let mut names = Vec::new();
+    for (i, p) in record.packages.iter().enumerate() {
+        let opened = de
+            .open_package(&p.path, &declared, &net.tmp.0.join(format!("p{i}")), t)
+            .unwrap();
+        names.extend(
+            opened
+                .items
+                .iter()
+                .map(|i| i.path.file_name().unwrap().to_string_lossy().into_owned()),
+        );
+    }
+    names.sort();
+    assert!(names.contains(&"subscribers.jsonl".to_owned()));
+    assert!(names.contains(&"traffic.jsonl".to_owned()));
+    assert!(names.iter().any(|n| n.starts_with("content-")));
+    // Nothing more to fetch.
+    let (_, again) = de
+        .fetch(&id, Some(net.addr()), t, &mut |_, _| {})
+        .await
+        .unwrap();
+    assert!(again.is_none());
     net.shutdown().await;
 }

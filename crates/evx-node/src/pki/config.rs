@@ -32,6 +32,10 @@ pub struct NodeConfig {
     /// The provider dataset evidence is collected from (a requested node); absent if none.
     #[serde(default)]
     pub dataset: Option<PathBuf>,
+    /// The largest evidence package a requested node seals (bytes of evidence): more evidence
+    /// is delivered as several packages, whole items each. Default 1 GiB.
+    #[serde(default)]
+    pub package_max_bytes: Option<u64>,
     /// This node's keys.
     pub keys: KeyPaths,
 }
