@@ -618,6 +618,13 @@ pub(crate) struct FetchArgs {
 /// `evx fetch ID`: download, verify and store the request's package, and send the receipt.
 pub(crate) fn fetch(args: &FetchArgs) -> Result<(), Error> {
     let node = open_node(&args.node)?;
+    // Several packages may arrive on one fetch: each new one is reported.
+    let held: Vec<_> = node
+        .record(&args.id)?
+        .packages
+        .iter()
+        .map(|p| p.package_id)
+        .collect();
     let bar = indicatif::ProgressBar::hidden();
     let mut shown = false;
     let mut progress = |got: u64, total: u64| {
@@ -649,14 +656,32 @@ pub(crate) fn fetch(args: &FetchArgs) -> Result<(), Error> {
         fetched
     })?;
     bar.finish_and_clear();
-    match package {
-        Some(p) => println!(
+    let new: Vec<_> = record
+        .packages
+        .iter()
+        .filter(|p| !held.contains(&p.package_id))
+        .collect();
+    for p in &new {
+        println!(
             "package {} received and verified: {} items, {} bytes of evidence, stored sealed at {}; receipt sent",
             p.package_id,
             p.items,
             p.length,
             p.path.display()
-        ),
+        );
+    }
+    match package {
+        Some(_) if record.download.is_some() => {
+            let d = record
+                .download
+                .as_ref()
+                .map_or((0, 0), |d| (d.have, d.total));
+            println!(
+                "{} of {} bytes of the next package held; `evx fetch` again continues from there",
+                d.0, d.1
+            );
+        }
+        Some(_) => {}
         None if record.download.is_some() => {
             let d = record
                 .download
