@@ -838,13 +838,21 @@ impl Desk {
                 receipt.request_id, receipt.package_id
             )));
         }
-        {
+        let sealed: Option<String> = {
             let db = self.db.lock().map_err(unavailable)?;
             db.execute(
                 "UPDATE packages SET receipt = ?2 WHERE package_id = ?1",
                 params![delivered.0.as_slice(), signed.encode()],
             )
             .map_err(unavailable)?;
+            let sealed = db
+                .query_row(
+                    "SELECT path FROM packages WHERE package_id = ?1",
+                    params![delivered.0.as_slice()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
             // The request counts as delivered once every package has its receipt.
             let missing: i64 = db
                 .query_row(
@@ -860,6 +868,14 @@ impl Desk {
                 )
                 .map_err(unavailable)?;
             }
+            sealed
+        };
+        // The requesting party holds the package and has said so in a signed receipt: the
+        // sealed copy (readable only by that party) has no further use here and may be large.
+        // The receipt and the package's id stay recorded; a file left by a crash between the
+        // two steps is only wasted space.
+        if let Some(path) = sealed {
+            let _ = std::fs::remove_file(path);
         }
         self.audit
             .append(

@@ -889,6 +889,8 @@ async fn a_delivery_cut_at_several_points_resumes_without_receiving_anything_twi
     std::io::Read::read_to_end(&mut de.read_package(&package.path).unwrap(), &mut stored).unwrap();
     assert_eq!(stored, sealed);
     assert!(kinds(net.desk().audit(), &id).contains(&"receipt_received"));
+    // With the receipt, the requested node no longer keeps the sealed copy.
+    assert!(!on_server.exists(), "the delivered package is still stored");
     // Fetching again sends nothing again: the package's receipt is recorded.
     let mut called = false;
     let (record, again) = de
