@@ -132,17 +132,45 @@ pub fn answer(
             cosigned_size: size,
         })
     };
-    if last.is_some() && offer.old_size != last_size {
-        let offered_size = Checkpoint::open(offer.checkpoint.as_bytes(), &peer.log)
-            .map(|(c, _)| c.size)
+    if let Some(l) = &last
+        && offer.old_size != last_size
+    {
+        let offered = Checkpoint::open(offer.checkpoint.as_bytes(), &peer.log)
+            .map(|(c, _)| c)
             .map_err(|e| WitnessingError::Refused(format!("the offered checkpoint: {e}")))?;
-        if second && offered_size < last_size {
+        if offered.size == last_size && offered.root != l.checkpoint.root {
+            // A signed checkpoint of the size cosigned with another root is a fork whatever
+            // size the offer claims to prove from: the store records it (the proof is not
+            // consulted for a same-size fork).
+            return match me.log.witness_peer(
+                offer.checkpoint.as_bytes(),
+                &[],
+                &peer.log,
+                me.witness,
+                me.actor.clone(),
+                now,
+            ) {
+                Err(PeerError::Refused(WitnessError::Conflict(_))) => Ok(Answer::Conflict(
+                    "a signed checkpoint of the size cosigned, with another root".into(),
+                )),
+                Err(PeerError::Store(e)) => Err(e.into()),
+                Err(e) => Err(WitnessingError::Refused(e.to_string())),
+                Ok(_) => Err(WitnessingError::Refused(
+                    "the store cosigned a checkpoint that differs from the one cosigned".into(),
+                )),
+            };
+        }
+        if second && offered.size < last_size {
             return rollback(me, &origin, last.as_ref(), offer, now);
         }
         return Ok(need(last_size));
     }
-    match me.log.witness_peer(
+    // The size the proof starts from is checked again under the store's write lock: another
+    // exchange with the same peer may cosign in between, and its newer state is no fork.
+    let from = last.as_ref().map(|_| offer.old_size);
+    match me.log.witness_peer_from(
         offer.checkpoint.as_bytes(),
+        from,
         &offer.proof,
         &peer.log,
         me.witness,
@@ -185,6 +213,7 @@ pub fn answer(
                 "the checkpoint offered does not extend the one cosigned: {e}"
             )))
         }
+        Err(PeerError::Moved { cosigned_size }) => Ok(need(cosigned_size)),
         Err(PeerError::Refused(e)) => Err(WitnessingError::Refused(e.to_string())),
         Err(PeerError::Store(e)) => Err(e.into()),
     }

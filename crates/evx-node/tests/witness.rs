@@ -260,3 +260,121 @@ fn cosignatures_are_checked_and_repeated_forks_recorded_once() {
         .is_err()
     );
 }
+
+fn ie_peer() -> evx_node::witnessing::PeerKeys {
+    evx_node::witnessing::PeerKeys {
+        log: ie_key().verifier(),
+        witness: NoteSigner::new(
+            "evx.example/IE/witness",
+            SIG_COSIGNATURE,
+            SigningKey::from_seed(&[24; 32]),
+        )
+        .unwrap()
+        .verifier(),
+    }
+}
+
+/// Two exchanges with the same peer offer the same extension with a proof from the same old
+/// size: the one that comes second finds the state moved. It is told the size to prove from,
+/// and nothing is recorded as a conflict — a proof from the old size against the new state
+/// would fail and look like a fork.
+#[test]
+fn a_concurrent_offer_is_told_the_new_size_not_taken_for_a_fork() {
+    use evx_node::witnessing::{Answer, Me, answer, offer};
+    let (ie_dir, de_dir) = (TempDir::new("ie-race"), TempDir::new("de-race"));
+    let ie = AuditLog::open(&ie_dir.0, ie_key()).unwrap();
+    let de = AuditLog::open(&de_dir.0, de_key()).unwrap();
+    let witness = de_witness();
+    let me = Me {
+        log: &de,
+        witness: &witness,
+        actor: de_actor(),
+    };
+    for i in 0..5 {
+        ie.append(&event(i, "a"), vec![]).unwrap();
+    }
+    let first = offer(&ie, 0).unwrap();
+    assert!(matches!(
+        answer(&me, &ie_peer(), &first, false, 1000).unwrap(),
+        Answer::Cosigned(c) if c.note.is_some()
+    ));
+    for i in 5..12 {
+        ie.append(&event(i, "a"), vec![]).unwrap();
+    }
+    // Both exchanges read the state at 5 and prove from there; the first one cosigns 12.
+    let a = offer(&ie, 5).unwrap();
+    let b = offer(&ie, 5).unwrap();
+    assert!(matches!(
+        answer(&me, &ie_peer(), &a, false, 2000).unwrap(),
+        Answer::Cosigned(c) if c.cosigned_size == 12 && c.note.is_some()
+    ));
+    // The second, checked under the write lock as if it had read the state before the first
+    // committed.
+    let moved = de.witness_peer_from(
+        b.checkpoint.as_bytes(),
+        Some(5),
+        &b.proof,
+        &ie_key().verifier(),
+        &witness,
+        de_actor(),
+        2001,
+    );
+    assert!(
+        matches!(moved, Err(PeerError::Moved { cosigned_size: 12 })),
+        "{moved:?}"
+    );
+    // Without the check, the same proof against the new state is refused as a bad proof.
+    assert!(matches!(
+        de.witness_peer(
+            b.checkpoint.as_bytes(),
+            &b.proof,
+            &ie_key().verifier(),
+            &witness,
+            de_actor(),
+            2002,
+        ),
+        Err(PeerError::Refused(WitnessError::BadProof(_)))
+    ));
+    assert!(
+        de.conflicts().unwrap().is_empty(),
+        "no conflict is recorded"
+    );
+}
+
+/// A signed checkpoint of the size cosigned with another root is a fork even when the offer
+/// claims to prove from another size.
+#[test]
+fn a_same_size_fork_is_recorded_whatever_size_the_offer_names() {
+    use evx_node::witnessing::{Answer, Me, answer, offer};
+    let (ie_dir, fork_dir, de_dir) = (
+        TempDir::new("ie-fork2"),
+        TempDir::new("fork-fork2"),
+        TempDir::new("de-fork2"),
+    );
+    let ie = AuditLog::open(&ie_dir.0, ie_key()).unwrap();
+    let fork = AuditLog::open(&fork_dir.0, ie_key()).unwrap();
+    let de = AuditLog::open(&de_dir.0, de_key()).unwrap();
+    let witness = de_witness();
+    let me = Me {
+        log: &de,
+        witness: &witness,
+        actor: de_actor(),
+    };
+    for i in 0..6 {
+        ie.append(&event(i, "a"), vec![]).unwrap();
+        fork.append(&event(i, if i < 3 { "a" } else { "b" }), vec![])
+            .unwrap();
+    }
+    assert!(matches!(
+        answer(&me, &ie_peer(), &offer(&ie, 0).unwrap(), false, 1000).unwrap(),
+        Answer::Cosigned(c) if c.cosigned_size == 6
+    ));
+    // The fork's checkpoint of size 6, offered "from 3".
+    let mut forked = offer(&fork, 3).unwrap();
+    forked.old_size = 3;
+    assert!(matches!(
+        answer(&me, &ie_peer(), &forked, false, 1001).unwrap(),
+        Answer::Conflict(_)
+    ));
+    assert_eq!(de.conflicts().unwrap().len(), 1);
+}

@@ -20,6 +20,13 @@ pub enum PeerError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The proof starts from a size this node no longer holds as the last cosigned (another
+    /// exchange with the same peer cosigned meanwhile): prove from `cosigned_size` instead.
+    #[error("the proof starts from another size than the {cosigned_size} cosigned now")]
+    Moved {
+        /// The size cosigned now.
+        cosigned_size: u64,
+    },
 }
 
 impl AuditLog {
@@ -117,6 +124,24 @@ impl AuditLog {
         actor: Actor,
         now: u64,
     ) -> Result<Note, PeerError> {
+        self.witness_peer_from(offered, None, proof, peer_log, me, actor, now)
+    }
+
+    /// As [`AuditLog::witness_peer`], for a proof made from the size `from` (the size the peer
+    /// was told this node cosigned). If another exchange has moved the state since, the proof
+    /// is not checked against the new state — a proof from an older size would fail and look
+    /// like a fork — and [`PeerError::Moved`] says which size to prove from instead.
+    #[allow(clippy::too_many_arguments)]
+    pub fn witness_peer_from(
+        &self,
+        offered: &[u8],
+        from: Option<u64>,
+        proof: &[Hash],
+        peer_log: &NoteVerifier,
+        me: &NoteSigner,
+        actor: Actor,
+        now: u64,
+    ) -> Result<Note, PeerError> {
         if self.is_read_only() {
             return Err(StoreError::Closed.into());
         }
@@ -125,6 +150,14 @@ impl AuditLog {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql("lock the witness state"))?;
         let last = load(&tx, peer_log.name())?;
+        let stored = last.as_ref().map_or(0, |w| w.checkpoint.size);
+        if let Some(from) = from
+            && from != stored
+        {
+            return Err(PeerError::Moved {
+                cosigned_size: stored,
+            });
+        }
         match witness(last.as_ref(), offered, proof, peer_log, me, now) {
             Ok(w) => {
                 tx.execute(
