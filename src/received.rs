@@ -132,6 +132,15 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
                     None => println!("  {what}: due {at}"),
                 }
             }
+            if let Some(at) = r.decision.as_ref().and_then(|d| d.due.release_not_before) {
+                if at > t {
+                    println!(
+                        "  release: no evidence leaves before {at} (the enforcing authority may still object)"
+                    );
+                } else {
+                    println!("  release: allowed since {at}");
+                }
+            }
             if r.package_ready {
                 println!("  a sealed package is ready for delivery");
             }

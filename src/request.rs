@@ -594,6 +594,15 @@ fn print_decision(r: &RequestRecord, d: &Decision, now: UnixTime) {
             state(at, met)
         );
     }
+    if let Some(at) = d.due.release_not_before {
+        if at > now {
+            println!(
+                "  release: held by the requested party until {at} (the enforcing authority may still object; Reg. (EU) 2023/1543 Art. 10(2))"
+            );
+        } else {
+            println!("  release: allowed since {at}");
+        }
+    }
     if let Some(at) = d.due.preserve_until {
         println!("  preserved until {at}");
     }
@@ -692,13 +701,24 @@ pub(crate) fn fetch(args: &FetchArgs) -> Result<(), Error> {
                 d.0, d.1
             );
         }
-        None => println!(
-            "no package to fetch; decision: {}",
-            record
-                .decision
-                .as_ref()
-                .map_or("none yet".into(), |d| describe(&d.outcome))
-        ),
+        None => match record
+            .decision
+            .as_ref()
+            .and_then(|d| d.due.release_not_before)
+            .filter(|&t| t > now())
+        {
+            Some(t) if new.is_empty() => println!(
+                "no package yet: the requested party holds the evidence until {t}, while the enforcing authority may still object; fetch again then"
+            ),
+            _ if !new.is_empty() => {}
+            _ => println!(
+                "no package to fetch; decision: {}",
+                record
+                    .decision
+                    .as_ref()
+                    .map_or("none yet".into(), |d| describe(&d.outcome))
+            ),
+        },
     }
     Ok(())
 }

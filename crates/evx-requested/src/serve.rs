@@ -336,7 +336,7 @@ async fn deliver(
         let (desk, party) = (desk.clone(), party.clone());
         tokio::task::spawn_blocking(move || desk.delivery(&party, &request)).await
     };
-    let delivery = match lookup {
+    let mut delivery = match lookup {
         Ok(Ok(d)) => d,
         Ok(Err(refusal)) => return answer(&mut send, Message::Error(refusal.report())).await,
         Err(_) => {
@@ -347,6 +347,11 @@ async fn deliver(
             .await;
         }
     };
+    // While the enforcing authority may still raise grounds for refusal (Reg. (EU) 2023/1543
+    // Art. 10(2)), the evidence stays here; the decision, which carries the date, goes out.
+    if delivery.held_until.is_some_and(|t| now() < t) {
+        delivery.packages.clear();
+    }
     if write_message(&mut send, &Message::Decision(delivery.decision))
         .await
         .is_err()

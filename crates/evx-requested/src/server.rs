@@ -680,6 +680,8 @@ pub struct Delivery {
     pub packages: Vec<(std::path::PathBuf, PackageId, u64)>,
     /// Why there is no package although the request was accepted, if sealing failed.
     pub package_error: Option<String>,
+    /// The decision's `release_not_before`: no package leaves before it.
+    pub held_until: Option<UnixTime>,
 }
 
 impl Desk {
@@ -708,7 +710,12 @@ impl Desk {
         let decision = decision.ok_or_else(|| {
             Refusal::Unavailable(format!("request {request} has no decision recorded yet"))
         })?;
-        let decision = Signed::decode_owned(decision).map_err(unavailable)?;
+        let decision: Signed<Decision> = Signed::decode_owned(decision).map_err(unavailable)?;
+        let held_until = decision
+            .verify(&self.documents.verifying_key())
+            .map_err(unavailable)?
+            .due
+            .release_not_before;
         let withdrawal = withdrawal
             .map(Signed::decode_owned)
             .transpose()
@@ -723,6 +730,7 @@ impl Desk {
             withdrawal,
             packages,
             package_error,
+            held_until,
         })
     }
 

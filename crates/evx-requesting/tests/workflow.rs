@@ -1185,3 +1185,43 @@ async fn evidence_beyond_the_package_limit_comes_as_several_packages() {
     assert!(again.is_none());
     net.shutdown().await;
 }
+
+/// An order the enforcing authority had to be notified of (the person lives elsewhere) is
+/// decided at once, but its evidence stays with the requested node until the authority's
+/// period to raise grounds for refusal has passed (Reg. (EU) 2023/1543 Art. 10(2)).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notified_evidence_stays_until_the_enforcing_authority_may_no_longer_object() {
+    let net = Net::new("notified").await;
+    let de = net.requester();
+    let mut r = request(70);
+    r.territory.person_resides_in_issuing_state = Some(false);
+    r.notification_ref = Some("IE-notification-2026-70".into());
+    let prepared = net.validated(&de, r);
+    let sent = de
+        .send(&prepared, &ie_id(), Some(net.addr()), UnixTime(now()))
+        .await
+        .unwrap();
+    assert!(
+        matches!(sent.decision.outcome, Outcome::Accept { .. }),
+        "{:?}",
+        sent.decision.outcome
+    );
+    let hold = sent
+        .decision
+        .due
+        .release_not_before
+        .expect("a notified order has a release date");
+    assert!(hold.0 > now());
+    let id = prepared.request.request_id;
+    // Sealed, ready, and not delivered.
+    assert!(net.desk().package(&id).unwrap().is_some());
+    let (record, package) = de
+        .fetch(&id, Some(net.addr()), UnixTime(now()), &mut |_, _| {})
+        .await
+        .unwrap();
+    assert!(package.is_none(), "evidence left before {hold}");
+    assert!(record.packages.is_empty());
+    assert!(record.decision.is_some());
+    assert!(!kinds(net.desk().audit(), &id).contains(&"package_delivered"));
+    net.shutdown().await;
+}
