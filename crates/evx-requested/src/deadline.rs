@@ -42,19 +42,33 @@ impl Desk {
         let validation = signed
             .verify(&key.key)
             .map_err(|_| Refusal::BadSignature(from.clone()))?;
+        // The same checks as a validation sent with the request (policy rule R03a): the type
+        // the document claims is the one the registry lists for its key.
+        let KeyRole::JudicialAuthority { authority_type, .. } = &key.role else {
+            return Err(Refusal::BadSignature(from.clone()));
+        };
+        if validation.authority_type != *authority_type {
+            return Err(Refusal::Mismatch(format!(
+                "the validation claims type {}; the registry lists its key as {}",
+                validation.authority_type.as_str(),
+                authority_type.as_str()
+            )));
+        }
         let id = validation.request_id;
         let not_found = || Refusal::NotFound(format!("no request {id} from {from} is known here"));
-        let row: Option<(String, Vec<u8>, Option<Vec<u8>>)> = {
+        type Row = (String, Vec<u8>, Option<Vec<u8>>, Option<i64>);
+        let row: Option<Row> = {
             let db = self.db().lock().map_err(unavailable)?;
             db.query_row(
-                "SELECT party, request, withdrawal FROM requests WHERE request_id = ?1",
+                "SELECT party, request, withdrawal, validation_by FROM requests \
+                 WHERE request_id = ?1",
                 params![id.0.as_slice()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()
             .map_err(unavailable)?
         };
-        let Some((party, request, withdrawal)) = row else {
+        let Some((party, request, withdrawal, validation_by)) = row else {
             return Err(not_found());
         };
         if party != from.as_str() {
@@ -65,19 +79,58 @@ impl Desk {
                 "request {id} was withdrawn already: its validation did not arrive in time"
             )));
         }
-        let request = Signed::<EvidenceRequest>::decode_owned(request).map_err(unavailable)?;
-        if validation.request_digest != request.digest() {
+        let Some(due) = validation_by.map(|t| UnixTime(t as u64)) else {
+            return Err(Refusal::Mismatch(format!(
+                "request {id} awaits no judicial validation (it had one, or needed none)"
+            )));
+        };
+        if now > due {
+            // The node's next pass withdraws it; a validation after the time does not save it
+            // (Reg. (EU) 2023/1543 Art. 4(5)), even if that pass has not run yet.
+            return Err(Refusal::Mismatch(format!(
+                "request {id}'s validation was due by {due}; it arrived at {now}, too late, and the request is withdrawn"
+            )));
+        }
+        let signed_request =
+            Signed::<EvidenceRequest>::decode_owned(request).map_err(unavailable)?;
+        if validation.request_digest != signed_request.digest() {
             return Err(Refusal::Mismatch(
                 "the validation is bound to other bytes than the request received".into(),
             ));
         }
+        // The validator must be one the agreement accepts for every category its issuer could
+        // not order alone.
+        // Its signature was checked at intake; the stored bytes are only decoded again.
+        let request: EvidenceRequest =
+            evx_protocol::canonical::decode("evidence request", signed_request.document_bytes())
+                .map_err(unavailable)?;
+        let agreement = self.agreement();
+        for &category in &request.categories {
+            let rule = agreement.categories.rule(category);
+            if !rule.issuers.contains(&request.issuer.authority_type)
+                && !rule.validators.contains(authority_type)
+            {
+                return Err(Refusal::Mismatch(format!(
+                    "a {} may not validate an order for {category:?} data under agreement {}",
+                    authority_type.as_str(),
+                    agreement.id
+                )));
+            }
+        }
         {
             let db = self.db().lock().map_err(unavailable)?;
-            db.execute(
-                "UPDATE requests SET validation = ?2, validation_by = NULL WHERE request_id = ?1",
-                params![id.0.as_slice(), signed.encode()],
-            )
-            .map_err(unavailable)?;
+            let changed = db
+                .execute(
+                    "UPDATE requests SET validation = ?2, validation_by = NULL \
+                     WHERE request_id = ?1 AND withdrawal IS NULL AND validation_by IS NOT NULL",
+                    params![id.0.as_slice(), signed.encode()],
+                )
+                .map_err(unavailable)?;
+            if changed == 0 {
+                return Err(Refusal::Mismatch(format!(
+                    "request {id} was withdrawn or validated meanwhile"
+                )));
+            }
         }
         self.audit()
             .append(

@@ -457,6 +457,11 @@ async fn a_forked_peer_log_is_detected_and_stops_exchanges() {
 /// An emergency request for one account's subscriber data by a police authority: executed at
 /// once, to be validated by a judge within the agreement's 48 hours.
 async fn send_emergency(net: &Net, de: &Requester, id: u8) -> (RequestId, UnixTime) {
+    let (prepared, due) = send_emergency_prepared(net, de, id).await;
+    (prepared.request.request_id, due)
+}
+
+async fn send_emergency_prepared(net: &Net, de: &Requester, id: u8) -> (Prepared, UnixTime) {
     let mut r = request(id);
     r.request_type = RequestType::EmergencyDisclosure;
     r.categories = vec![DataCategory::Subscriber];
@@ -481,7 +486,7 @@ async fn send_emergency(net: &Net, de: &Requester, id: u8) -> (RequestId, UnixTi
         .due
         .validation_by
         .expect("an unvalidated emergency has a validation deadline");
-    (prepared.request.request_id, due)
+    (prepared, due)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1223,5 +1228,52 @@ async fn notified_evidence_stays_until_the_enforcing_authority_may_no_longer_obj
     assert!(record.packages.is_empty());
     assert!(record.decision.is_some());
     assert!(!kinds(net.desk().audit(), &id).contains(&"package_delivered"));
+    net.shutdown().await;
+}
+
+/// A validation sent later passes the same checks as one sent with the request, and is too
+/// late once its time is up even if the node's pass has not withdrawn the request yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_validation_is_checked_like_one_sent_with_the_request() {
+    let net = Net::new("emergency-checks").await;
+    let de = net.requester();
+    let (prepared, due) = send_emergency_prepared(&net, &de, 12).await;
+    let v = evx_protocol::sample::validation(&prepared.signed, &prepared.request);
+    let sign =
+        |v: &evx_protocol::document::JudicialValidation| Signed::sign(v, &net.judge).unwrap();
+
+    // One second after the deadline, before any pass: too late.
+    let e = net
+        .desk()
+        .validate(&de_id(), &sign(&v), UnixTime(due.0 + 1))
+        .unwrap_err();
+    assert!(e.to_string().contains("too late"), "{e}");
+    // Claiming another authority type than the registry lists for the judge's key.
+    let mut court = v.clone();
+    court.authority_type = evx_protocol::document::AuthorityType::Prosecutor;
+    let e = net
+        .desk()
+        .validate(&de_id(), &sign(&court), UnixTime(due.0 - 1))
+        .unwrap_err();
+    assert!(e.to_string().contains("registry lists"), "{e}");
+    // In time and well-formed: recorded; a second one is refused.
+    net.desk()
+        .validate(&de_id(), &sign(&v), UnixTime(due.0 - 1))
+        .unwrap();
+    let e = net
+        .desk()
+        .validate(&de_id(), &sign(&v), UnixTime(due.0 - 1))
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("awaits no judicial validation"),
+        "{e}"
+    );
+    assert!(
+        net.desk()
+            .tick(UnixTime(due.0 + 1))
+            .unwrap()
+            .withdrawn
+            .is_empty()
+    );
     net.shutdown().await;
 }
