@@ -215,10 +215,26 @@ impl Requester {
                 vec![],
             )?)
         };
-        // A withdrawn request's data may not be used any more.
-        if let Ok(record) = self.record(&header.request_id)
-            && record.withdrawal.as_ref().is_some_and(|w| w.data_unusable)
-        {
+        // Whatever file it came from (a vault file, a stray copy of the sealed bytes): a
+        // package deleted at the end of its retention is not opened again.
+        if let (_, Some(deleted)) = self.retention(&package_id)? {
+            log(EventKind::OpenRefused {
+                package_id,
+                reason: OpenRefusal::Expired,
+            })?;
+            return Err(OpenPackageError::Expired(format!(
+                "package {package_id} was deleted at the end of its retention ({deleted}); opening refused and logged"
+            )));
+        }
+        // A withdrawn request's data may not be used any more. A request this node never sent
+        // has no withdrawal to honour; any other failure to read the record refuses the
+        // opening rather than skip the check.
+        let withdrawn = match self.record(&header.request_id) {
+            Ok(record) => record.withdrawal.as_ref().is_some_and(|w| w.data_unusable),
+            Err(ClientError::UnknownRequest(_)) => false,
+            Err(e) => return Err(e.into()),
+        };
+        if withdrawn {
             log(EventKind::OpenRefused {
                 package_id,
                 reason: OpenRefusal::Withdrawn,

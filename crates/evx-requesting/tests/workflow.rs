@@ -616,6 +616,9 @@ async fn retention_expiry_deletes_the_package_its_key_and_its_copies() {
         other => panic!("{other:?}"),
     };
     let id = prepared.request.request_id;
+    // A stray copy of the sealed bytes themselves (as a partial download left behind would be).
+    let stray = net.tmp.0.join("stray.evx1");
+    std::fs::copy(net.desk().package(&id).unwrap().unwrap(), &stray).unwrap();
     let t = UnixTime(now());
     let (_, package) = de
         .fetch(&id, Some(net.addr()), t, &mut |_, _| {})
@@ -663,6 +666,12 @@ async fn retention_expiry_deletes_the_package_its_key_and_its_copies() {
         .unwrap_err();
     assert!(matches!(e, OpenPackageError::Expired(_)), "{e}");
     assert!(de.read_package(&backup).is_err());
+    // The stray copy of the sealed bytes is still decryptable, but not opened.
+    let e = de
+        .open_package(&stray, &declared, &net.tmp.0.join("stray"), expires)
+        .unwrap_err();
+    assert!(matches!(e, OpenPackageError::Expired(_)), "{e}");
+    assert!(!net.tmp.0.join("stray").exists());
     assert!(events(de.audit()).iter().any(|e| matches!(
         e.kind,
         EventKind::OpenRefused {
