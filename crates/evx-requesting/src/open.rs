@@ -102,7 +102,28 @@ impl Staging for DirectoryStaging {
     }
 
     fn commit(mut self, manifest: &Manifest) -> std::io::Result<Vec<WrittenItem>> {
+        // Every name is checked before anything is written, and the files written are removed
+        // again if a later one fails: a failed opening leaves no plaintext behind (and none
+        // that retention would not know to delete).
+        let mut created: Vec<PathBuf> = Vec::new();
         let result = (|| {
+            for (i, item) in manifest.items.iter().enumerate() {
+                if !item_name_ok(&item.spec.name) {
+                    return Err(std::io::Error::other(format!(
+                        "the manifest names an item {:?}, which is not a plain file name",
+                        item.spec.name
+                    )));
+                }
+                if manifest.items[..i]
+                    .iter()
+                    .any(|other| other.spec.name == item.spec.name)
+                {
+                    return Err(std::io::Error::other(format!(
+                        "the manifest names the item {:?} twice",
+                        item.spec.name
+                    )));
+                }
+            }
             let file = self
                 .file
                 .take()
@@ -111,12 +132,6 @@ impl Staging for DirectoryStaging {
             let mut staged = BufReader::new(File::open(&self.staged)?);
             let mut out = Vec::new();
             for (item, range) in manifest.items.iter().zip(manifest.item_ranges()) {
-                if !item_name_ok(&item.spec.name) {
-                    return Err(std::io::Error::other(format!(
-                        "the manifest names an item {:?}, which is not a plain file name",
-                        item.spec.name
-                    )));
-                }
                 let path = self.dir.join(&item.spec.name);
                 let mut w = BufWriter::new(
                     File::options()
@@ -125,6 +140,7 @@ impl Staging for DirectoryStaging {
                         .open(&path)
                         .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?,
                 );
+                created.push(path.clone());
                 staged.seek(SeekFrom::Start(range.start))?;
                 let copied =
                     std::io::copy(&mut (&mut staged).take(range.end - range.start), &mut w)?;
@@ -139,6 +155,11 @@ impl Staging for DirectoryStaging {
             Ok(out)
         })();
         let _ = std::fs::remove_file(&self.staged);
+        if result.is_err() {
+            for path in &created {
+                let _ = std::fs::remove_file(path);
+            }
+        }
         result
     }
 

@@ -1286,3 +1286,43 @@ async fn a_late_validation_is_checked_like_one_sent_with_the_request() {
     );
     net.shutdown().await;
 }
+
+/// An opening that fails part-way (an item's name is taken in the output directory) removes
+/// what it wrote: no plaintext stays behind that retention would not know of.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_opening_leaves_no_item_behind() {
+    let net = Net::new("open-fails").await;
+    let de = net.requester();
+    let (prepared, _) = send_production(&net, &de, 21).await;
+    let id = prepared.request.request_id;
+    let t = UnixTime(now());
+    let (_, package) = de
+        .fetch(&id, Some(net.addr()), t, &mut |_, _| {})
+        .await
+        .unwrap();
+    let package = package.unwrap();
+    let declared = DeclaredPurpose {
+        case: prepared.request.case_id.clone(),
+        purpose: Purpose::Investigation,
+    };
+    let out = net.tmp.0.join("taken");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("traffic.jsonl"), b"someone else's file").unwrap();
+    let e = de
+        .open_package(&package.path, &declared, &out, t)
+        .unwrap_err();
+    assert!(matches!(e, OpenPackageError::Output(_)), "{e}");
+    let left: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(left, vec!["traffic.jsonl".to_owned()], "{left:?}");
+    assert_eq!(
+        std::fs::read(out.join("traffic.jsonl")).unwrap(),
+        b"someone else's file"
+    );
+    // Into a free directory it opens.
+    de.open_package(&package.path, &declared, &net.tmp.0.join("free"), t)
+        .unwrap();
+    net.shutdown().await;
+}
