@@ -428,34 +428,10 @@ async fn deliver_one(
     {
         return false;
     }
-    // The package streams from its file: memory stays flat whatever its size.
-    let Ok(mut file) = tokio::fs::File::open(path).await else {
-        let _ = send.reset(u32::from(ErrorReport::UNAVAILABLE).into());
+    // The package streams from its file: memory stays flat whatever its size. A package the
+    // requesting side holds in full (its receipt was lost) needs no file: only the receipt.
+    if offset < length && !stream_package(path, offset, length, send).await {
         return false;
-    };
-    if tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(offset))
-        .await
-        .is_err()
-    {
-        let _ = send.reset(u32::from(ErrorReport::UNAVAILABLE).into());
-        return false;
-    }
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut sent = offset;
-    while sent < length {
-        let n = match file.read(&mut buf).await {
-            Ok(0) | Err(_) => {
-                let _ = send.reset(u32::from(ErrorReport::UNAVAILABLE).into());
-                return false;
-            }
-            Ok(n) => n.min(usize::try_from(length - sent).unwrap_or(usize::MAX)),
-        };
-        // The requesting side may stop the stream (a byte limit, or it went away): the rest
-        // is sent when it fetches again.
-        if send.write_all(&buf[..n]).await.is_err() {
-            return false;
-        }
-        sent += n as u64;
     }
     {
         let desk = desk.clone();
@@ -530,4 +506,43 @@ pub async fn tick_every(
             .unwrap_or_else(|e| Err(format!("the review pass failed: {e}")));
         report(pass);
     }
+}
+
+/// Streams the sealed package at `path` from `offset` to `length`. `false` if the exchange
+/// ended (the file failed: the stream is reset; or the requesting side stopped it).
+async fn stream_package(
+    path: &std::path::Path,
+    offset: u64,
+    length: u64,
+    send: &mut quinn::SendStream,
+) -> bool {
+    let Ok(mut file) = tokio::fs::File::open(path).await else {
+        let _ = send.reset(u32::from(ErrorReport::UNAVAILABLE).into());
+        return false;
+    };
+    if tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(offset))
+        .await
+        .is_err()
+    {
+        let _ = send.reset(u32::from(ErrorReport::UNAVAILABLE).into());
+        return false;
+    }
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut sent = offset;
+    while sent < length {
+        let n = match file.read(&mut buf).await {
+            Ok(0) | Err(_) => {
+                let _ = send.reset(u32::from(ErrorReport::UNAVAILABLE).into());
+                return false;
+            }
+            Ok(n) => n.min(usize::try_from(length - sent).unwrap_or(usize::MAX)),
+        };
+        // The requesting side may stop the stream (a byte limit, or it went away): the rest
+        // is sent when it fetches again.
+        if send.write_all(&buf[..n]).await.is_err() {
+            return false;
+        }
+        sent += n as u64;
+    }
+    true
 }

@@ -811,7 +811,7 @@ impl Requester {
         let mut stmt = db
             .prepare(
                 "SELECT package_id, path, sealed_length, length, items, received_at, root FROM packages \
-                 WHERE request_id = ?1 ORDER BY received_at, package_id",
+                 WHERE request_id = ?1 ORDER BY received_at, rowid",
             )
             .map_err(store)?;
         let packages = stmt
@@ -1525,7 +1525,10 @@ impl Requester {
             request_id: *id,
             packages: true,
             // Resume a partial download; or, if the package is here already (its receipt may
-            // not have reached the requested party), say so: nothing is sent again.
+            // not have reached the requested party), say so: nothing is sent again. Only the
+            // package received last can lack its receipt — the requested party offers the next
+            // one only after the receipt of the one before — and `packages` is in the order
+            // received.
             resume: record
                 .download
                 .as_ref()
@@ -1754,6 +1757,26 @@ impl Requester {
         if offer.request_id != record.request.request_id {
             return Err(rejected("the offer names another request".into()));
         }
+        // A package held (or deleted at the end of its retention) is never taken in again:
+        // that would replace its record, its receipt and its retention date.
+        let held: Option<i64> = {
+            let db = self.db.lock().map_err(store)?;
+            db.query_row(
+                "SELECT received_at FROM packages WHERE package_id = ?1",
+                params![offer.package_id.0.as_slice()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(store)?
+        };
+        if let Some(at) = held {
+            return Err(rejected(format!(
+                "package {} was received already (at {}); it was offered again from byte {}",
+                offer.package_id,
+                UnixTime(at as u64),
+                offer.offset
+            )));
+        }
         if offer.length > MAX_PACKAGE {
             return Err(rejected(format!(
                 "{} bytes offered, more than the limit of {MAX_PACKAGE}",
@@ -1912,7 +1935,7 @@ impl Requester {
         };
         let db = self.db.lock().map_err(store)?;
         db.execute(
-            "INSERT OR REPLACE INTO packages (package_id, request_id, path, sealed_length, length, items, root, received_at, expires_at) \
+            "INSERT INTO packages (package_id, request_id, path, sealed_length, length, items, root, received_at, expires_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 package.package_id.0.as_slice(),

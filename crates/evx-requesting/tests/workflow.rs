@@ -1197,6 +1197,50 @@ async fn evidence_beyond_the_package_limit_comes_as_several_packages() {
         .await
         .unwrap();
     assert!(again.is_none());
+
+    // The receipt of the last package is lost on the way (the requested node never recorded
+    // it): the next fetch names that package as held, and only its receipt goes again.
+    let server_db = rusqlite::Connection::open(net.ie.data_dir.join("requests.sqlite")).unwrap();
+    let order: Vec<Vec<u8>> = server_db
+        .prepare("SELECT package_id FROM packages WHERE request_id = ?1 ORDER BY seq")
+        .unwrap()
+        .query_map([id.0.as_slice()], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let received: Vec<Vec<u8>> = record
+        .packages
+        .iter()
+        .map(|p| p.package_id.0.to_vec())
+        .collect();
+    assert_eq!(received, order, "packages are listed in the order received");
+    server_db
+        .execute(
+            "UPDATE packages SET receipt = NULL WHERE package_id = ?1",
+            [order.last().unwrap().as_slice()],
+        )
+        .unwrap();
+    server_db
+        .execute(
+            "UPDATE requests SET receipt = NULL WHERE request_id = ?1",
+            [id.0.as_slice()],
+        )
+        .unwrap();
+    drop(server_db);
+    let mut bytes = 0;
+    let (record, _) = de
+        .fetch(&id, Some(net.addr()), t, &mut |got, _| bytes = got)
+        .await
+        .unwrap();
+    assert_eq!(bytes, 0, "a package held was sent again");
+    assert_eq!(record.packages.len(), sealed);
+    assert_eq!(
+        kinds(net.desk().audit(), &id)
+            .iter()
+            .filter(|k| **k == "receipt_received")
+            .count(),
+        sealed + 1
+    );
     net.shutdown().await;
 }
 
