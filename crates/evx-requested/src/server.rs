@@ -760,6 +760,18 @@ impl Desk {
             let Some(p) = legacy else {
                 return Ok(Vec::new());
             };
+            let acknowledged: bool = {
+                let db = self.db.lock().map_err(unavailable)?;
+                db.query_row(
+                    "SELECT receipt IS NOT NULL FROM requests WHERE request_id = ?1",
+                    params![request.0.as_slice()],
+                    |r| r.get(0),
+                )
+                .map_err(unavailable)?
+            };
+            if acknowledged {
+                return Ok(Vec::new());
+            }
             let path = std::path::PathBuf::from(p);
             let file = std::fs::File::open(&path)
                 .map_err(|e| Refusal::Unavailable(format!("the sealed package is missing: {e}")))?;
