@@ -515,11 +515,20 @@ impl Desk {
             }
             size = size.saturating_add(len);
         }
-        groups
-            .iter()
-            .enumerate()
-            .map(|(seq, group)| self.seal_items(group, seq, request, conditions, now))
-            .collect()
+        let mut sealed = Vec::with_capacity(groups.len());
+        for (seq, group) in groups.iter().enumerate() {
+            match self.seal_items(group, seq, request, conditions, now) {
+                Ok(p) => sealed.push(p),
+                Err(e) => {
+                    // None of the request's packages is recorded: none may stay behind.
+                    for (path, ..) in &sealed {
+                        let _ = std::fs::remove_file(path);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(sealed)
     }
 
     /// Seals one package of collected items.
