@@ -164,6 +164,19 @@ fn for_each<T: for<'de> Deserialize<'de>>(
     }
 }
 
+/// A missing file of the dataset means no records of that kind; a missing dataset means the
+/// source is not there (an unmounted volume, a wrong path), not that it holds nothing.
+fn present(dir: &Path) -> Result<(), DatasetError> {
+    if dir.join("subscribers.jsonl").is_file() {
+        Ok(())
+    } else {
+        Err(io(dir)(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no subscribers.jsonl: the dataset is missing or incomplete",
+        )))
+    }
+}
+
 fn writer(path: &Path) -> Result<BufWriter<File>, DatasetError> {
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d).map_err(io(d))?;
@@ -372,6 +385,7 @@ pub fn preserve(
     request: &EvidenceRequest,
     out: &Path,
 ) -> Result<Preserved, DatasetError> {
+    present(dir)?;
     let wants = |c| request.categories.contains(&c);
     let range = request.time_range;
     std::fs::create_dir_all(out).map_err(io(out))?;
@@ -470,6 +484,7 @@ pub fn collect(
     out: &Path,
     collected_at: UnixTime,
 ) -> Result<Vec<Collected>, DatasetError> {
+    present(dir)?;
     let wants = |c| request.categories.contains(&c);
     let range = request.time_range;
     // 1. The accounts the selectors name.
