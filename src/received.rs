@@ -145,7 +145,9 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
                 println!("  a sealed package is ready for delivery");
             }
             if let Some(e) = &r.package_error {
-                println!("  collecting or sealing the evidence failed: {e}");
+                println!(
+                    "  carrying out the decision failed; the node tries again every minute: {e}"
+                );
             }
             if r.delivered {
                 println!("  delivered: the requesting party's receipt is recorded");

@@ -70,6 +70,12 @@ pub(crate) fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                     for id in &r.holds_ended {
                         println!("preservation hold {id} ended: its copy deleted (logged)");
                     }
+                    for id in &r.executed {
+                        println!("decision on {id} carried out on a later attempt");
+                    }
+                    for (id, why) in &r.execution_failed {
+                        println!("carrying out the decision on {id} failed again (retried in a minute): {why}");
+                    }
                     for id in &r.withdrawn {
                         println!("request {id} WITHDRAWN: its judicial validation did not arrive in time; delivered data declared unusable");
                     }

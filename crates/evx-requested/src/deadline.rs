@@ -182,43 +182,18 @@ impl Desk {
             {
                 let db = self.db().lock().map_err(unavailable)?;
                 db.execute(
-                    "UPDATE requests SET withdrawal = ?2, package = NULL WHERE request_id = ?1",
+                    "UPDATE requests SET withdrawal = ?2, withdrawal_logged = 0, package = NULL, \
+                     execution_due = NULL WHERE request_id = ?1",
                     params![id.0.as_slice(), withdrawal.encode()],
                 )
                 .map_err(unavailable)?;
             }
-            // The sealed packages are never delivered now.
-            let paths: Vec<String> = {
-                let db = self.db().lock().map_err(unavailable)?;
-                let mut stmt = db
-                    .prepare("SELECT path FROM packages WHERE request_id = ?1")
-                    .map_err(unavailable)?;
-                stmt.query_map(params![id.0.as_slice()], |r| r.get(0))
-                    .map_err(unavailable)?
-                    .collect::<Result<_, _>>()
-                    .map_err(unavailable)?
-            };
-            for p in paths.iter().chain(package.as_ref()) {
+            if let Some(p) = package {
                 let _ = std::fs::remove_file(p);
             }
-            self.audit()
-                .append(
-                    &Event {
-                        v: 1,
-                        at: now,
-                        actor: self.actor("deadlines"),
-                        kind: EventKind::Withdrawn {
-                            withdrawal_digest: withdrawal.digest(),
-                            data_unusable: true,
-                        },
-                        request: Some(id),
-                        case: None,
-                        purpose: None,
-                        subjects: Vec::new(),
-                    },
-                    vec![],
-                )
-                .map_err(unavailable)?;
+            // Logged (and its packages deleted) by the same step a crash would leave to the
+            // next pass.
+            self.finish_withdrawal(id, &withdrawal, now)?;
             out.push(id);
         }
         Ok(out)

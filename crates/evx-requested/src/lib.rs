@@ -16,3 +16,4 @@ pub mod review;
 pub mod serve;
 pub mod server;
 mod store;
+mod upkeep;

@@ -132,6 +132,19 @@ impl Desk {
         by: RequestId,
         now: UnixTime,
     ) -> Result<(), Refusal> {
+        // Logged first: a crash before the hold is marked ended logs it twice, never not at
+        // all. The copy is deleted last; a failed deletion is retried by the node's sweep.
+        self.audit()
+            .append(
+                &self.event(
+                    "preservation",
+                    EventKind::PreservationReleased { by },
+                    *id,
+                    now,
+                ),
+                vec![],
+            )
+            .map_err(unavailable)?;
         let dir = {
             let db = self.db().lock().map_err(unavailable)?;
             let dir: Option<Option<String>> = db
@@ -153,17 +166,6 @@ impl Desk {
         if let Some(d) = dir {
             let _ = std::fs::remove_dir_all(d);
         }
-        self.audit()
-            .append(
-                &self.event(
-                    "preservation",
-                    EventKind::PreservationReleased { by },
-                    *id,
-                    now,
-                ),
-                vec![],
-            )
-            .map_err(unavailable)?;
         Ok(())
     }
 
@@ -270,6 +272,13 @@ impl Desk {
         let mut out = Vec::new();
         for (id, dir) in due {
             let id = RequestId(id.try_into().map_err(|_| unavailable("bad request id"))?);
+            // Logged, marked ended, then deleted (retried by the sweep), as for a release.
+            self.audit()
+                .append(
+                    &self.event("preservation", EventKind::PreservationExpired, id, now),
+                    vec![],
+                )
+                .map_err(unavailable)?;
             {
                 let db = self.db().lock().map_err(unavailable)?;
                 db.execute(
@@ -281,12 +290,6 @@ impl Desk {
             if let Some(d) = dir {
                 let _ = std::fs::remove_dir_all(d);
             }
-            self.audit()
-                .append(
-                    &self.event("preservation", EventKind::PreservationExpired, id, now),
-                    vec![],
-                )
-                .map_err(unavailable)?;
             out.push(id);
         }
         Ok(out)

@@ -434,6 +434,11 @@ pub struct TickReport {
     pub holds_ended: Vec<RequestId>,
     /// Consent decisions recorded: (consent id, granted).
     pub consents: Vec<(RequestId, bool)>,
+    /// Decisions whose execution (collection and sealing, or the hold) failed before and
+    /// succeeded now.
+    pub executed: Vec<RequestId>,
+    /// Decisions whose execution failed again, with why; retried later.
+    pub execution_failed: Vec<(RequestId, String)>,
 }
 
 impl Desk {
@@ -513,6 +518,9 @@ impl Desk {
         report.withdrawn = self.withdraw_unvalidated(now).map_err(store)?;
         report.holds_ended = self.expire_holds(now).map_err(store)?;
         report.consents = self.apply_consents(now).map_err(store)?;
+        (report.executed, report.execution_failed) = self.retry_executions(now).map_err(store)?;
+        self.finish_withdrawals(now).map_err(store)?;
+        self.remove_leftovers(now).map_err(store)?;
         Ok(report)
     }
 
@@ -597,21 +605,9 @@ impl Desk {
                 vec![],
             )
             .map_err(store)?;
-        let released = match &decision.outcome {
-            Outcome::Accept { conditions } => Some((request.clone(), conditions.clone())),
-            Outcome::Partial {
-                categories,
-                conditions,
-                ..
-            } => {
-                let mut granted = request.clone();
-                granted.categories.clone_from(categories);
-                Some((granted, conditions.clone()))
-            }
-            _ => None,
-        };
-        if let Some((granted, conditions)) = released {
-            self.execute(&granted, &decision, &conditions, now)
+        // The final decision stands whatever happens here: a failure is recorded and retried.
+        if let Some((granted, conditions)) = crate::server::released(&request, &decision) {
+            self.execute_or_retry(&granted, &decision, &conditions, now)
                 .map_err(store)?;
         }
         Ok(match &decision.outcome {

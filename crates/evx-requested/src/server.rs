@@ -100,6 +100,8 @@ pub struct Desk {
     agreement: Agreement,
     audit: AuditLog,
     db: Mutex<rusqlite::Connection>,
+    /// When the last sweep for leftover files ran (Unix seconds, 0 = never).
+    swept_at: std::sync::atomic::AtomicU64,
 }
 
 fn read(path: &Path) -> Result<String, ServeError> {
@@ -138,6 +140,7 @@ impl Desk {
             agreement,
             audit,
             db: Mutex::new(db),
+            swept_at: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -322,8 +325,9 @@ impl Desk {
         )
         .map_err(unavailable)?;
         // Accepted production: collect and seal the evidence now, and keep it for delivery.
-        if let Outcome::Accept { conditions } = &decision.outcome {
-            self.execute(request, &decision, conditions, now)?;
+        // The decision stands whatever happens here: a failure is recorded and retried.
+        if let Some((granted, conditions)) = released(request, &decision) {
+            self.execute_or_retry(&granted, &decision, &conditions, now)?;
         }
         Ok((ack, signed_decision))
     }
@@ -355,10 +359,9 @@ impl Desk {
         let Some(source) = source else {
             return Ok(());
         };
-        let (packages, error) = match self.seal(&source, request, conditions, now) {
-            Ok(p) => (p, None),
-            Err(e) => (Vec::new(), Some(e)),
-        };
+        let packages = self.seal(&source, request, conditions, now).map_err(|e| {
+            Refusal::Unavailable(format!("collecting or sealing the evidence: {e}"))
+        })?;
         {
             let db = self.db.lock().map_err(unavailable)?;
             for (seq, (path, id, length)) in packages.iter().enumerate() {
@@ -376,11 +379,10 @@ impl Desk {
                 .map_err(unavailable)?;
             }
             db.execute(
-                "UPDATE requests SET package = ?2, package_error = ?3 WHERE request_id = ?1",
+                "UPDATE requests SET package = ?2, package_error = NULL WHERE request_id = ?1",
                 params![
                     request.request_id.0.as_slice(),
                     packages.first().map(|(p, ..)| p.display().to_string()),
-                    error
                 ],
             )
             .map_err(unavailable)?;
@@ -474,6 +476,15 @@ impl Desk {
     }
 
     /// Signs a document (a decision, a withdrawal) with the node's document key.
+    pub(crate) fn swept_at(&self) -> &std::sync::atomic::AtomicU64 {
+        &self.swept_at
+    }
+
+    /// The key this node signs its documents with, for checking what it stored.
+    pub(crate) fn documents_key(&self) -> evx_protocol::crypto::VerifyingKey {
+        self.documents.verifying_key()
+    }
+
     pub(crate) fn sign<T: evx_protocol::document::Document>(
         &self,
         document: &T,
@@ -924,6 +935,27 @@ impl Desk {
             )
             .map_err(unavailable)?;
         Ok(())
+    }
+}
+
+/// What a decision releases, if anything: the request as granted (a partial execution keeps
+/// only the categories it grants) and the conditions attached.
+pub(crate) fn released(
+    request: &EvidenceRequest,
+    decision: &Decision,
+) -> Option<(EvidenceRequest, evx_protocol::purpose::Conditions)> {
+    match &decision.outcome {
+        Outcome::Accept { conditions } => Some((request.clone(), conditions.clone())),
+        Outcome::Partial {
+            categories,
+            conditions,
+            ..
+        } => {
+            let mut granted = request.clone();
+            granted.categories.clone_from(categories);
+            Some((granted, conditions.clone()))
+        }
+        _ => None,
     }
 }
 

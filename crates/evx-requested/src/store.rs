@@ -30,6 +30,12 @@ const LATER_COLUMNS: &[(&str, &str)] = &[
     ("validation", "BLOB"),
     // The signed withdrawal, if the request was withdrawn.
     ("withdrawal", "BLOB"),
+    // 0 from the moment a withdrawal is stored until it is logged (then 1): a crash in
+    // between is finished by the next pass.
+    ("withdrawal_logged", "INTEGER NOT NULL DEFAULT 1"),
+    // When the failed execution of a decision (collection and sealing, or placing a hold) is
+    // tried again; NULL when nothing is pending.
+    ("execution_due", "INTEGER"),
 ];
 
 /// Opens (creating if needed) the store in `path`.

@@ -1370,3 +1370,50 @@ async fn a_failed_opening_leaves_no_item_behind() {
         .unwrap();
     net.shutdown().await;
 }
+
+/// The evidence cannot be collected when the order is accepted (the dataset is unreadable for
+/// a while): the decision still reaches the requesting party, the failure is recorded, and the
+/// node's pass carries the decision out once the dataset is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_whose_collection_fails_is_carried_out_on_a_later_pass() {
+    let net = Net::new("retry").await;
+    let de = net.requester();
+    let away = net.tmp.0.join("dataset-away");
+    std::fs::rename(&net.dataset, &away).unwrap();
+    let (prepared, sent) = send_production(&net, &de, 22).await;
+    assert!(matches!(sent.decision.outcome, Outcome::Accept { .. }));
+    let id = prepared.request.request_id;
+    assert!(net.desk().package(&id).unwrap().is_none());
+    let register = evx_requested::register::Register::open(&net.ie).unwrap();
+    let error = register.get(&id).unwrap().package_error;
+    assert!(
+        error.as_deref().is_some_and(|e| e.contains("subscribers")),
+        "{error:?}"
+    );
+    // Still failing: tried again at the next due time, the reason kept.
+    let t = UnixTime(now());
+    let report = net.desk().tick(UnixTime(t.0 + 61)).unwrap();
+    assert_eq!(report.execution_failed.len(), 1, "{report:?}");
+    assert!(report.executed.is_empty());
+    // Not before the next due time, however often the pass runs.
+    std::fs::rename(&away, &net.dataset).unwrap();
+    let report = net.desk().tick(UnixTime(t.0 + 62)).unwrap();
+    assert!(report.executed.is_empty() && report.execution_failed.is_empty());
+    let report = net.desk().tick(UnixTime(t.0 + 122)).unwrap();
+    assert_eq!(report.executed, vec![id]);
+    assert!(register.get(&id).unwrap().package_error.is_none());
+    let (_, package) = de
+        .fetch(&id, Some(net.addr()), UnixTime(now()), &mut |_, _| {})
+        .await
+        .unwrap();
+    assert!(package.is_some());
+    // Carried out once.
+    assert!(
+        net.desk()
+            .tick(UnixTime(t.0 + 500))
+            .unwrap()
+            .executed
+            .is_empty()
+    );
+    net.shutdown().await;
+}
