@@ -26,6 +26,12 @@ pub(crate) const RETRY_SECS: u64 = 60;
 /// Seconds between two sweeps for files that should have been removed.
 const SWEEP_SECS: u64 = 60;
 
+/// Decisions carried out on this attempt, and those that failed again with why.
+pub(crate) type Retried = (Vec<RequestId>, Vec<(RequestId, String)>);
+
+/// A request whose execution is pending: id, signed request, signed decision.
+type PendingRow = (Vec<u8>, Vec<u8>, Option<Vec<u8>>);
+
 fn unavailable(e: impl std::fmt::Display) -> Refusal {
     Refusal::Unavailable(e.to_string())
 }
@@ -70,11 +76,8 @@ impl Desk {
 
     /// Tries again every decision whose execution failed and is due for another attempt.
     /// Returns those carried out now, and those that failed again with why.
-    pub(crate) fn retry_executions(
-        &self,
-        now: UnixTime,
-    ) -> Result<(Vec<RequestId>, Vec<(RequestId, String)>), Refusal> {
-        let due: Vec<(Vec<u8>, Vec<u8>, Option<Vec<u8>>)> = {
+    pub(crate) fn retry_executions(&self, now: UnixTime) -> Result<Retried, Refusal> {
+        let due: Vec<PendingRow> = {
             let db = self.db().lock().map_err(unavailable)?;
             let mut stmt = db
                 .prepare(
