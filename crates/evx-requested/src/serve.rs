@@ -58,7 +58,8 @@ pub async fn run(
     registry: Arc<RegistryFile>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let limit = Arc::new(Mutex::new(RateLimit::new(20.0, 100)));
+    let (per_second, burst) = desk.rate_limit();
+    let limit = Arc::new(Mutex::new(RateLimit::new(f64::from(per_second), burst)));
     let mut tasks = JoinSet::new();
     loop {
         tokio::select! {

@@ -94,6 +94,8 @@ pub struct Desk {
     data_dir: std::path::PathBuf,
     dataset: Option<std::path::PathBuf>,
     package_max: u64,
+    /// Exchanges a second per party, sustained, and the burst above it.
+    rate: (u32, u32),
     documents: SigningKey,
     witness: NoteSigner,
     registry: RegistryFile,
@@ -134,6 +136,10 @@ impl Desk {
             data_dir: config.data_dir.clone(),
             dataset: config.dataset.clone(),
             package_max: config.package_max_bytes.unwrap_or(1 << 30).max(1),
+            rate: (
+                config.requests_per_second.unwrap_or(20),
+                config.request_burst.unwrap_or(100),
+            ),
             documents,
             witness,
             registry,
@@ -476,6 +482,11 @@ impl Desk {
     }
 
     /// Signs a document (a decision, a withdrawal) with the node's document key.
+    /// The per-party rate limit its configuration sets: exchanges a second, and the burst.
+    pub fn rate_limit(&self) -> (u32, u32) {
+        self.rate
+    }
+
     pub(crate) fn swept_at(&self) -> &std::sync::atomic::AtomicU64 {
         &self.swept_at
     }

@@ -36,6 +36,13 @@ pub struct NodeConfig {
     /// is delivered as several packages, whole items each. Default 1 GiB.
     #[serde(default)]
     pub package_max_bytes: Option<u64>,
+    /// Requests, fetches and other exchanges a requested node takes from one party per second,
+    /// sustained (default 20): a misbehaving peer cannot flood the intake.
+    #[serde(default)]
+    pub requests_per_second: Option<u32>,
+    /// How many of them a party may make at once above that rate (default 100).
+    #[serde(default)]
+    pub request_burst: Option<u32>,
     /// This node's keys.
     pub keys: KeyPaths,
 }
