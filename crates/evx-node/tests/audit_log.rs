@@ -428,3 +428,30 @@ fn rows_added_without_dropping_triggers_are_found() {
         }))
     ));
 }
+
+/// Events appended together are committed together: consecutive indexes, one checkpoint for
+/// the lot (none for the sizes in between), and the log verifies.
+#[test]
+fn events_appended_together_share_one_commit() {
+    let dir = TempDir::new("append-all");
+    let log = AuditLog::open(&dir.0, key()).unwrap();
+    log.append(&event(0), vec![]).unwrap();
+    let events = [event(1), event(2), event(3)];
+    let indexes = log
+        .append_all(events.iter().map(|e| (e, vec![])).collect())
+        .unwrap();
+    assert_eq!(indexes, vec![1, 2, 3]);
+    assert!(log.checkpoint_at(1).unwrap().is_some());
+    assert!(log.checkpoint_at(2).unwrap().is_none());
+    assert!(log.checkpoint_at(3).unwrap().is_none());
+    assert!(log.checkpoint_at(4).unwrap().is_some());
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(log.entry(i as u64 + 1).unwrap(), e.encode());
+    }
+    log.verify().unwrap();
+    // An event that cannot be recorded refuses the whole group: nothing of it is appended.
+    let mut big = event(4);
+    big.actor.by = "x".repeat(evx_protocol::audit::MAX_EVENT_SIZE);
+    assert!(log.append_all(vec![(&event(5), vec![]), (&big, vec![])]).is_err());
+    assert_eq!(log.size().unwrap(), 4);
+}

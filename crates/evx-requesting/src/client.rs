@@ -213,6 +213,12 @@ pub struct Requester {
     connections: tokio::sync::Mutex<Vec<Peer>>,
     /// What the last witnessing exchange achieved, or why it failed.
     witnessed: Mutex<Option<Result<witnessing::Report, String>>>,
+    /// When each peer was last witnessed, and how often a long-lived node witnesses.
+    witnessed_at: Mutex<Vec<(PartyId, std::time::Instant)>>,
+    witness_interval: std::time::Duration,
+    /// How many connections to one peer exchanges are spread over, and the next to use.
+    connections_per_peer: usize,
+    next_connection: std::sync::atomic::AtomicUsize,
     /// The node key that wraps packages' data keys.
     kek: vault::Kek,
     /// The key store: packages' wrapped data keys.
@@ -273,9 +279,32 @@ impl Requester {
             db: Mutex::new(db),
             connections: tokio::sync::Mutex::new(Vec::new()),
             witnessed: Mutex::new(None),
+            witnessed_at: Mutex::new(Vec::new()),
+            witness_interval: std::time::Duration::ZERO,
+            connections_per_peer: 1,
+            next_connection: std::sync::atomic::AtomicUsize::new(0),
             kek,
             keys: Mutex::new(keys),
         })
+    }
+
+    /// Witnesses a peer after an exchange only if it was last witnessed longer ago than
+    /// `interval` (default zero: after every exchange, as a command that makes one exchange
+    /// needs). A long-lived node making many exchanges a second — a gateway, a benchmark —
+    /// cross-witnesses once per interval instead of once per request.
+    #[must_use]
+    pub fn with_witness_interval(mut self, interval: std::time::Duration) -> Self {
+        self.witness_interval = interval;
+        self
+    }
+
+    /// Spreads exchanges with a peer over up to `n` connections (default 1), opened as needed
+    /// and used in turn: many exchanges in flight are not all queued behind one connection's
+    /// congestion window and stream limit.
+    #[must_use]
+    pub fn with_connections_per_peer(mut self, n: usize) -> Self {
+        self.connections_per_peer = n.max(1);
+        self
     }
 
     /// This node's party.
@@ -455,6 +484,17 @@ impl Requester {
         address: Option<std::net::SocketAddr>,
         now: UnixTime,
     ) -> Result<(), ClientError> {
+        if !self.witness_interval.is_zero() {
+            let mut at = self.witnessed_at.lock().map_err(store)?;
+            let recent = at
+                .iter()
+                .any(|(p, t)| p == party && t.elapsed() < self.witness_interval);
+            if recent {
+                return Ok(());
+            }
+            at.retain(|(p, _)| p != party);
+            at.push((party.clone(), std::time::Instant::now()));
+        }
         let result = self.witness(party, address, now).await;
         let kept = match &result {
             Ok(r) => Ok(r.clone()),
@@ -488,11 +528,15 @@ impl Requester {
         }
         let mut peers = self.connections.lock().await;
         peers.retain(|p| p.connection.close_reason().is_none());
-        if let Some(p) = peers
+        let open: Vec<&Peer> = peers
             .iter()
-            .find(|p| &p.party == party && p.address == address)
-        {
-            return Ok(p.connection.clone());
+            .filter(|p| &p.party == party && p.address == address)
+            .collect();
+        if !open.is_empty() && open.len() >= self.connections_per_peer {
+            let turn = self
+                .next_connection
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Ok(open[turn % open.len()].connection.clone());
         }
         let (endpoint, connection) = self.connect(party, address).await?;
         peers.push(Peer {

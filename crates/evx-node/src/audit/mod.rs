@@ -105,7 +105,7 @@ pub struct AuditLog {
     origin: String,
     verifier: NoteVerifier,
     reader: Mutex<rusqlite::Connection>,
-    appends: Mutex<Option<mpsc::Sender<Append>>>,
+    appends: Mutex<Option<mpsc::Sender<Vec<Append>>>>,
     sequencer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
@@ -123,7 +123,7 @@ impl AuditLog {
         store::init(&mut writer, &log_key)?;
         let verifier = log_key.verifier();
         let reader = store::open(&path)?;
-        let (tx, rx) = mpsc::channel::<Append>();
+        let (tx, rx) = mpsc::channel::<Vec<Append>>();
         let handle = sequencer::spawn(writer, log_key, rx)?;
         Ok(Self {
             dir: dir.to_owned(),
@@ -191,6 +191,43 @@ impl AuditLog {
     /// log, revealed per entry). Returns its index once it is durable and covered by a signed
     /// checkpoint. Concurrent appends are committed together.
     pub fn append(&self, event: &Event, salts: Vec<(String, Salt)>) -> Result<u64, StoreError> {
+        let mut indexes = self.append_all(vec![(event, salts)])?;
+        indexes.pop().ok_or(StoreError::Closed)
+    }
+
+    /// Appends several events in one durable commit, in order; returns their indexes. For
+    /// steps that happen together (a request created and sent): one commit, not one each.
+    pub fn append_all(
+        &self,
+        events: Vec<(&Event, Vec<(String, Salt)>)>,
+    ) -> Result<Vec<u64>, StoreError> {
+        let mut batch = Vec::with_capacity(events.len());
+        let mut answers = Vec::with_capacity(events.len());
+        for (event, salts) in events {
+            let (append, answer) = Self::prepare(event, salts)?;
+            batch.push(append);
+            answers.push(answer);
+        }
+        {
+            let guard = self.appends.lock().map_err(|_| StoreError::Closed)?;
+            let tx = guard.as_ref().ok_or(StoreError::Closed)?;
+            tx.send(batch).map_err(|_| StoreError::Closed)?;
+        }
+        answers
+            .into_iter()
+            .map(|answer| match answer.recv() {
+                Ok(Ok(index)) => Ok(index),
+                Ok(Err(e)) => Err(StoreError::NotRecorded(e)),
+                Err(_) => Err(StoreError::Closed),
+            })
+            .collect()
+    }
+
+    /// Checks an event and its salts and makes the sequencer's message for it.
+    fn prepare(
+        event: &Event,
+        salts: Vec<(String, Salt)>,
+    ) -> Result<(Append, mpsc::Receiver<Result<u64, String>>), StoreError> {
         let data = event.encode();
         // What the log records must read back: version 1, canonical, within the size limit.
         if let Err(e) = Event::decode(&data) {
@@ -214,17 +251,7 @@ impl AuditLog {
             )));
         }
         let (reply, answer) = mpsc::sync_channel(1);
-        {
-            let guard = self.appends.lock().map_err(|_| StoreError::Closed)?;
-            let tx = guard.as_ref().ok_or(StoreError::Closed)?;
-            tx.send(Append { data, salts, reply })
-                .map_err(|_| StoreError::Closed)?;
-        }
-        match answer.recv() {
-            Ok(Ok(index)) => Ok(index),
-            Ok(Err(e)) => Err(StoreError::NotRecorded(e)),
-            Err(_) => Err(StoreError::Closed),
-        }
+        Ok((Append { data, salts, reply }, answer))
     }
 
     fn read<T>(

@@ -33,7 +33,7 @@ impl Frontier {
 pub(super) fn spawn(
     conn: Connection,
     log_key: NoteSigner,
-    rx: mpsc::Receiver<Append>,
+    rx: mpsc::Receiver<Vec<Append>>,
 ) -> Result<std::thread::JoinHandle<()>, StoreError> {
     let frontier = Frontier::load(&conn)?;
     std::thread::Builder::new()
@@ -48,14 +48,15 @@ pub(super) fn spawn(
 fn run(
     mut conn: Connection,
     log_key: NoteSigner,
-    rx: mpsc::Receiver<Append>,
+    rx: mpsc::Receiver<Vec<Append>>,
     mut frontier: Frontier,
 ) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
+    // Appends sent together stay together: a batch may exceed MAX_BATCH by the last group
+    // taken in, never split one.
+    while let Ok(mut batch) = rx.recv() {
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(a) => batch.push(a),
+                Ok(more) => batch.extend(more),
                 Err(_) => break,
             }
         }
