@@ -624,21 +624,23 @@ impl Requester {
             request.case_id.as_str().as_bytes(),
             &salt,
         ));
-        self.audit.append(&created, vec![("case".into(), salt)])?;
-
         let conn = self.connection(to, address).await?;
-        let sent_index = self.audit.append(
-            &self.event(
-                "requester",
-                EventKind::RequestSent {
-                    request_digest: prepared.signed.digest(),
-                    to: to.clone(),
-                },
-                request,
-                now,
-            ),
-            vec![],
-        )?;
+        // Created and sent are recorded in one durable commit, before the request leaves.
+        let sent = self.event(
+            "requester",
+            EventKind::RequestSent {
+                request_digest: prepared.signed.digest(),
+                to: to.clone(),
+            },
+            request,
+            now,
+        );
+        let indexes = self
+            .audit
+            .append_all(vec![(&created, vec![("case".into(), salt)]), (&sent, vec![])])?;
+        let sent_index = indexes.last().copied().ok_or_else(|| {
+            ClientError::Protocol("the audit log recorded nothing for the request".into())
+        })?;
         let (mut send, mut recv) = Self::open_stream(&conn).await?;
         let mut bytes = Message::Request(prepared.signed.clone()).encode();
         for v in &prepared.validations {
@@ -698,17 +700,14 @@ impl Requester {
                 "the acknowledgement's log entry does not record this request".into(),
             ));
         }
-        self.audit.append(
-            &self.event(
-                "requester",
-                EventKind::AcknowledgementReceived {
-                    acknowledgement_digest: ack.digest(),
-                },
-                request,
-                now,
-            ),
-            vec![],
-        )?;
+        let acknowledged = self.event(
+            "requester",
+            EventKind::AcknowledgementReceived {
+                acknowledgement_digest: ack.digest(),
+            },
+            request,
+            now,
+        );
         let decision_msg = read_message(&mut recv)
             .await
             .map_err(|e| Self::stream_error(&conn, e))?;
@@ -722,15 +721,41 @@ impl Requester {
                 )));
             }
         };
-        let decision = self.record_decision(request, &signed_decision, &provider, now)?;
+        let decision = signed_decision
+            .verify(&provider)
+            .map_err(|e| ClientError::Protocol(format!("the decision does not verify: {e}")))?;
+        if decision.request_id != request.request_id {
+            return Err(ClientError::Protocol(
+                "the decision is for another request".into(),
+            ));
+        }
+        // The acknowledgement and the decision are stored in one transaction and logged in
+        // one durable commit.
         {
             let db = self.db.lock().map_err(store)?;
             db.execute(
-                "UPDATE requests SET sent_at = ?2, ack = ?3 WHERE request_id = ?1",
-                params![request.request_id.0.as_slice(), now.0 as i64, ack.encode()],
+                "UPDATE requests SET sent_at = ?2, ack = ?3, decision = ?4 WHERE request_id = ?1",
+                params![
+                    request.request_id.0.as_slice(),
+                    now.0 as i64,
+                    ack.encode(),
+                    signed_decision.encode()
+                ],
             )
             .map_err(store)?;
         }
+        let decided = self.event(
+            "requester",
+            EventKind::Decision {
+                decision_digest: signed_decision.digest(),
+                outcome: outcome_kind(&decision.outcome),
+                trace_digest: None,
+            },
+            request,
+            now,
+        );
+        self.audit
+            .append_all(vec![(&acknowledged, vec![]), (&decided, vec![])])?;
         self.witness_after(to, address, now).await?;
         Ok(Sent {
             acknowledgement,
