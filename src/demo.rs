@@ -10,9 +10,7 @@
 //! both audit logs and prints a timeline. Nothing is left running; the work directory stays
 //! for inspection with the ordinary commands, which the demo prints.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use evx_node::audit::AuditLog;
@@ -32,6 +30,7 @@ use evx_requesting::client::Requester;
 use evx_requesting::open::OpenPackageError;
 use evx_requesting::request_file::{self, ValidationDraft};
 
+use crate::child::ChildNode;
 use crate::request::{describe, now, prepare};
 
 type Error = Box<dyn std::error::Error>;
@@ -46,86 +45,6 @@ pub(crate) struct Args {
     /// A small dataset (20 accounts instead of 500), for a test run.
     #[arg(long)]
     quick: bool,
-}
-
-/// The requested node, run as a child process. Dropping it closes the node's standard input,
-/// which stops it after the exchanges in flight; if it has not exited in 10 s it is killed.
-struct Node {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    address: std::net::SocketAddr,
-}
-
-impl Node {
-    fn start(config: &Path, log: &Path) -> Result<Self, Error> {
-        let exe = std::env::current_exe()?;
-        let mut child = Command::new(exe)
-            .arg("serve")
-            .arg("--config")
-            .arg(config)
-            .args(["--listen", "127.0.0.1:0", "--until-stdin-closes"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(std::fs::File::create(log)?))
-            .spawn()?;
-        let stdin = child.stdin.take();
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or("the node's output is not readable")?;
-        let mut node = Self {
-            child,
-            stdin,
-            address: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        let mut lines = BufReader::new(stdout);
-        let mut first = String::new();
-        lines.read_line(&mut first)?;
-        let address = first
-            .split(" listening on ")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|a| a.parse().ok())
-            .ok_or_else(|| {
-                format!(
-                    "the requested node did not start (see {}): {}",
-                    log.display(),
-                    first.trim()
-                )
-            })?;
-        node.address = address;
-        // Drain the rest of its output so that it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines.lines() {});
-        Ok(node)
-    }
-
-    fn stop(mut self) -> Result<std::process::ExitStatus, Error> {
-        self.stdin = None;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                return Ok(status);
-            }
-            if Instant::now() > deadline {
-                self.child.kill()?;
-                return Ok(self.child.wait()?);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.stdin = None;
-        if matches!(self.child.try_wait(), Ok(None)) {
-            std::thread::sleep(Duration::from_millis(200));
-            if matches!(self.child.try_wait(), Ok(None)) {
-                let _ = self.child.kill();
-            }
-        }
-        let _ = self.child.wait();
-    }
 }
 
 /// One line of the timeline.
@@ -205,14 +124,14 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
     );
 
     // The requested party's node, as its own process.
-    let node = Node::start(
+    let node = ChildNode::start(
         &deployment.requested_config,
         &work.join("requested-node.log"),
     )?;
     println!(
         "{ie} node serving on {} (pid {})\n",
         node.address,
-        node.child.id()
+        node.pid()
     );
 
     let result = scenario(&work, &deployment, &node, &de, &ie);
@@ -333,7 +252,7 @@ fn base_request(id: RequestId, account: &str, days: u64) -> EvidenceRequest {
 fn scenario(
     work: &Path,
     deployment: &pki::Deployment,
-    node: &Node,
+    node: &ChildNode,
     de: &PartyId,
     ie: &PartyId,
 ) -> Result<Vec<Step>, Error> {

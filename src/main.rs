@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod agreement;
 mod audit;
+mod child;
 mod dataset;
 mod demo;
 mod pki;

@@ -452,6 +452,9 @@ fn events_appended_together_share_one_commit() {
     // An event that cannot be recorded refuses the whole group: nothing of it is appended.
     let mut big = event(4);
     big.actor.by = "x".repeat(evx_protocol::audit::MAX_EVENT_SIZE);
-    assert!(log.append_all(vec![(&event(5), vec![]), (&big, vec![])]).is_err());
+    assert!(
+        log.append_all(vec![(&event(5), vec![]), (&big, vec![])])
+            .is_err()
+    );
     assert_eq!(log.size().unwrap(), 4);
 }

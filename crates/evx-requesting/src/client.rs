@@ -635,9 +635,10 @@ impl Requester {
             request,
             now,
         );
-        let indexes = self
-            .audit
-            .append_all(vec![(&created, vec![("case".into(), salt)]), (&sent, vec![])])?;
+        let indexes = self.audit.append_all(vec![
+            (&created, vec![("case".into(), salt)]),
+            (&sent, vec![]),
+        ])?;
         let sent_index = indexes.last().copied().ok_or_else(|| {
             ClientError::Protocol("the audit log recorded nothing for the request".into())
         })?;
