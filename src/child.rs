@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
-type Error = Box<dyn std::error::Error>;
+type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// The requested node, run as a child process. Dropping it closes the node's standard input,
 /// which stops it after the exchanges in flight; if it has not exited in 10 s it is killed.

@@ -127,7 +127,8 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
     let node = ChildNode::start(
         &deployment.requested_config,
         &work.join("requested-node.log"),
-    )?;
+    )
+    .map_err(|e| -> Error { e })?;
     println!(
         "{ie} node serving on {} (pid {})\n",
         node.address,
@@ -135,7 +136,7 @@ pub(crate) fn run(args: &Args) -> Result<(), Error> {
     );
 
     let result = scenario(&work, &deployment, &node, &de, &ie);
-    let status = node.stop()?;
+    let status = node.stop().map_err(|e| -> Error { e })?;
     let steps = result?;
     if !status.success() {
         return Err(format!("the requested node exited with {status}").into());

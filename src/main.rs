@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod agreement;
 mod audit;
+mod bench;
 mod child;
 mod dataset;
 mod demo;
@@ -57,6 +58,9 @@ enum Command {
     Status(status::Args),
     /// The requested party's register of requests received, with their deadlines.
     Received(received::Args),
+    /// Measure the channel against plain QUIC on this machine: round trip, concurrency,
+    /// connection setup, bulk throughput and memory.
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
         Command::Review(args) => review::run(&args),
         Command::Status(args) => status::run(&args),
         Command::Received(args) => received::run(&args),
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
