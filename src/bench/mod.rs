@@ -53,10 +53,22 @@ pub(crate) struct Args {
     /// Evidence in the bulk package, in MiB (default 1024; 4 with --quick).
     #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=65_536))]
     bulk_mib: Option<u64>,
+    /// Run only these parts (default: all): round-trip, concurrency, setup, bulk.
+    #[arg(long, value_delimiter = ',', value_name = "PART")]
+    only: Vec<Part>,
     /// Where the durable stores go (default: the system's temporary directory); everything the
     /// benchmark writes there is removed at the end.
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
+}
+
+/// A part of the benchmark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Part {
+    RoundTrip,
+    Concurrency,
+    Setup,
+    Bulk,
 }
 
 /// How much of each is measured.
@@ -139,7 +151,7 @@ pub(crate) fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     let report = runtime
-        .block_on(measure(&sizes, &parent, args.quick))
+        .block_on(measure(&sizes, &parent, args.quick, &args.only))
         .map_err(|e| -> Box<dyn std::error::Error> { e })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -149,8 +161,14 @@ pub(crate) fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-async fn measure(sizes: &Sizes, parent: &Path, quick: bool) -> Result<Report, Error> {
+async fn measure(
+    sizes: &Sizes,
+    parent: &Path,
+    quick: bool,
+    only: &[Part],
+) -> Result<Report, Error> {
     let mut report = Report::new(quick);
+    let wanted = |p: Part| only.is_empty() || only.contains(&p);
     let progress = |what: &str| {
         if !quick {
             eprintln!("evx bench: {what}");
@@ -159,10 +177,11 @@ async fn measure(sizes: &Sizes, parent: &Path, quick: bool) -> Result<Report, Er
 
     // Bulk first, while this process is fresh: its peak memory is then the requesting
     // side's own.
-    progress("bulk: evx package collected, sealed, streamed, verified, stored");
-    let work = WorkDir::new(parent, "bulk")?;
-    report.bulk.evx = bulk::evx(&work.0, sizes.bulk_bytes).await?;
-    drop(work);
+    if wanted(Part::Bulk) {
+        progress("bulk: evx package collected, sealed, streamed, verified, stored");
+        let work = WorkDir::new(parent, "bulk")?;
+        report.bulk.evx = bulk::evx(&work.0, sizes.bulk_bytes).await?;
+    }
 
     let durable = WorkDir::new(parent, "durable")?;
     let d = nodes::deployment(&durable.0.join("deployment"))?;
@@ -177,60 +196,67 @@ async fn measure(sizes: &Sizes, parent: &Path, quick: bool) -> Result<Report, Er
     let raw_server = raw::Server::start(&nodes::tls(&ie)?)?;
     let client_tls = nodes::tls(&de)?;
 
-    progress("bulk: plain quinn download");
-    let (endpoint, conn) = raw::connect(&client_tls, raw_server.addr).await?;
-    let took = raw::download(&conn, sizes.bulk_bytes).await?;
-    report.bulk.raw_bytes = sizes.bulk_bytes;
-    report.bulk.raw_mib_s = sizes.bulk_bytes as f64 / f64::from(1 << 20) / took.as_secs_f64();
-    conn.close(0u32.into(), b"done");
-    endpoint.wait_idle().await;
-
-    // The echo baseline, with a message the size of a request on the wire.
-    progress("round trip: plain quinn echo");
-    let size = nodes::request_size(&Requester::open(&de)?)?;
-    report.round_trip.message_bytes = size;
-    let message = vec![0x42; size];
-    let (endpoint, conn) = raw::connect(&client_tls, raw_server.addr).await?;
-    for _ in 0..sizes.warmup {
-        raw::echo(&conn, &message).await?;
+    if wanted(Part::Bulk) {
+        progress("bulk: plain quinn download");
+        let (endpoint, conn) = raw::connect(&client_tls, raw_server.addr).await?;
+        let took = raw::download(&conn, sizes.bulk_bytes).await?;
+        report.bulk.raw_bytes = sizes.bulk_bytes;
+        report.bulk.raw_mib_s = sizes.bulk_bytes as f64 / f64::from(1 << 20) / took.as_secs_f64();
+        conn.close(0u32.into(), b"done");
+        endpoint.wait_idle().await;
     }
-    let mut samples = Vec::with_capacity(sizes.requests);
-    for _ in 0..sizes.requests {
-        samples.push(raw::echo(&conn, &message).await?);
-    }
-    report.round_trip.echo = Stats::of(samples);
-    conn.close(0u32.into(), b"done");
-    endpoint.wait_idle().await;
 
-    // evx round trips on a memory-backed file system, then durable.
-    match memory_dir() {
-        Some(shm) => {
-            progress("round trip: evx, stores in memory");
-            let memory = WorkDir::new(&shm, "memory")?;
-            let m = nodes::deployment(&memory.0.join("deployment"))?;
-            report.round_trip.evx_memory = Some(
-                round_trips(
-                    &NodeConfig::load(&m.requesting_config)?,
-                    &NodeConfig::load(&m.requested_config)?,
-                    &to,
-                    sizes,
-                )
-                .await?,
-            );
+    if wanted(Part::RoundTrip) {
+        // The echo baseline, with a message the size of a request on the wire.
+        progress("round trip: plain quinn echo");
+        let size = nodes::request_size(&Requester::open(&de)?)?;
+        report.round_trip.message_bytes = size;
+        let message = vec![0x42; size];
+        let (endpoint, conn) = raw::connect(&client_tls, raw_server.addr).await?;
+        for _ in 0..sizes.warmup {
+            raw::echo(&conn, &message).await?;
         }
-        None => report
-            .notes
-            .push("no memory-backed file system (/dev/shm): the in-memory round trip was not run".into()),
+        let mut samples = Vec::with_capacity(sizes.requests);
+        for _ in 0..sizes.requests {
+            samples.push(raw::echo(&conn, &message).await?);
+        }
+        report.round_trip.echo = Stats::of(samples);
+        conn.close(0u32.into(), b"done");
+        endpoint.wait_idle().await;
+
+        // evx round trips on a memory-backed file system, then durable.
+        match memory_dir() {
+            Some(shm) => {
+                progress("round trip: evx, stores in memory");
+                let memory = WorkDir::new(&shm, "memory")?;
+                let m = nodes::deployment(&memory.0.join("deployment"))?;
+                report.round_trip.evx_memory = Some(
+                    round_trips(
+                        &NodeConfig::load(&m.requesting_config)?,
+                        &NodeConfig::load(&m.requested_config)?,
+                        &to,
+                        sizes,
+                    )
+                    .await?,
+                );
+            }
+            None => report.notes.push(
+                "no memory-backed file system (/dev/shm): the in-memory round trip was not run"
+                    .into(),
+            ),
+        }
+        progress("round trip: evx, durable");
+        report.round_trip.evx_durable = round_trips(&de, &ie, &to, sizes).await?;
     }
-    progress("round trip: evx, durable");
-    report.round_trip.evx_durable = round_trips(&de, &ie, &to, sizes).await?;
-
     let server = nodes::Server::start(&ie)?;
-    progress("concurrency: 64 in flight over 4 connections, durable");
-    report.concurrency = concurrency(&de, &to, server.addr, sizes).await?;
-
-    progress("connection setup");
-    report.setup = setup(&de, &client_tls, &to, server.addr, raw_server.addr, sizes).await?;
+    if wanted(Part::Concurrency) {
+        progress("concurrency: 64 in flight over 4 connections, durable");
+        report.concurrency = concurrency(&de, &to, server.addr, sizes).await?;
+    }
+    if wanted(Part::Setup) {
+        progress("connection setup");
+        report.setup = setup(&de, &client_tls, &to, server.addr, raw_server.addr, sizes).await?;
+    }
     server.stop().await;
     raw_server.endpoint.close(0u32.into(), b"done");
     raw_server.endpoint.wait_idle().await;

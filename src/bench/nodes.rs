@@ -129,9 +129,7 @@ pub(crate) async fn round_trip(
 ) -> Result<Duration, Error> {
     let start = Instant::now();
     let prepared = requester.prepare(subscriber_request()?, Vec::new())?;
-    let sent = requester
-        .send(&prepared, to, Some(addr), now())
-        .await?;
+    let sent = requester.send(&prepared, to, Some(addr), now()).await?;
     let elapsed = start.elapsed();
     if !matches!(sent.decision.outcome, Outcome::Accept { .. }) {
         return Err(format!(
@@ -145,13 +143,19 @@ pub(crate) async fn round_trip(
 
 /// The judge's key of the deployment's requesting party.
 pub(crate) fn judge(dir: &Path) -> Result<SigningKey, Error> {
-    let path: PathBuf = dir.join(format!("authorities/{}-judge.key", sample::requesting_party()));
+    let path: PathBuf = dir.join(format!(
+        "authorities/{}-judge.key",
+        sample::requesting_party()
+    ));
     Ok(KeyFile::parse(&std::fs::read_to_string(&path)?)?.signing_key()?)
 }
 
 /// A production order for the content of the dataset's first account over the last week,
 /// validated by the judge: the bulk benchmark's evidence.
-pub(crate) fn content_request(requester: &Requester, judge: &SigningKey) -> Result<Prepared, Error> {
+pub(crate) fn content_request(
+    requester: &Requester,
+    judge: &SigningKey,
+) -> Result<Prepared, Error> {
     let mut r = subscriber_request()?;
     r.categories = vec![DataCategory::Content];
     let prepared = requester.prepare(r, Vec::new())?;

@@ -21,9 +21,11 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 
 /// quinn's server with default transport settings, TLS 1.3, a client certificate from the CA.
 fn server_config(files: &TlsFiles) -> Result<quinn::ServerConfig, Error> {
-    let verifier =
-        rustls::server::WebPkiClientVerifier::builder_with_provider(files.roots.clone(), provider())
-            .build()?;
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        files.roots.clone(),
+        provider(),
+    )
+    .build()?;
     let mut tls = rustls::ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_client_cert_verifier(verifier)
@@ -121,7 +123,12 @@ pub(crate) async fn echo(conn: &quinn::Connection, message: &[u8]) -> Result<Dur
     send.finish()?;
     let back = recv.read_to_end(message.len() + 1).await?;
     if back.len() != message.len() {
-        return Err(format!("echo of {} bytes came back as {}", message.len(), back.len()).into());
+        return Err(format!(
+            "echo of {} bytes came back as {}",
+            message.len(),
+            back.len()
+        )
+        .into());
     }
     Ok(start.elapsed())
 }

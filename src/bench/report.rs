@@ -179,7 +179,11 @@ impl fmt::Display for Report {
             f,
             "evx {} bench{} — {}, {} cores, {}",
             m.evx,
-            if self.quick { " --quick (figures not meaningful)" } else { "" },
+            if self.quick {
+                " --quick (figures not meaningful)"
+            } else {
+                ""
+            },
             m.cpu,
             m.cores,
             m.os
@@ -200,7 +204,12 @@ impl fmt::Display for Report {
         writeln!(
             f,
             "\nconcurrency: {} requests, {} in flight over {} connections, durable: {:.0} requests/s; latency p50 {:.0} µs, p99 {:.0} µs",
-            c.requests, c.in_flight, c.connections, c.per_second, c.latency.p50_us, c.latency.p99_us
+            c.requests,
+            c.in_flight,
+            c.connections,
+            c.per_second,
+            c.latency.p50_us,
+            c.latency.p99_us
         )?;
         writeln!(
             f,
@@ -208,7 +217,12 @@ impl fmt::Display for Report {
             self.setup.raw.count
         )?;
         row(f, "quinn, mutual TLS", &self.setup.raw, None)?;
-        row(f, "evx, mutual TLS + registry check", &self.setup.evx, Some(&self.setup.raw))?;
+        row(
+            f,
+            "evx, mutual TLS + registry check",
+            &self.setup.evx,
+            Some(&self.setup.raw),
+        )?;
         let b = &self.bulk;
         let e = &b.evx;
         let rss = |r: Option<u64>| r.map_or("n/a".into(), |v| format!("{:.1} MiB", v as f64 / MIB));

@@ -102,6 +102,8 @@ pub struct Desk {
     agreement: Agreement,
     audit: AuditLog,
     db: Mutex<rusqlite::Connection>,
+    /// The intake's writes, group-committed: one fsync for all the requests arriving together.
+    writer: evx_node::group_commit::GroupCommit,
     /// When the last sweep for leftover files ran (Unix seconds, 0 = never).
     swept_at: std::sync::atomic::AtomicU64,
 }
@@ -146,6 +148,8 @@ impl Desk {
             agreement,
             audit,
             db: Mutex::new(db),
+            writer: evx_node::group_commit::GroupCommit::open(&config.data_dir.join("requests.sqlite"))
+                .map_err(|e| ServeError::Other(e.to_string()))?,
             swept_at: std::sync::atomic::AtomicU64::new(0),
         })
     }
@@ -199,18 +203,20 @@ impl Desk {
         }
         // Record the request id first: a second arrival is a replay, whatever happens next.
         {
-            let db = self.db.lock().map_err(unavailable)?;
-            let inserted = db
-                .execute(
-                    "INSERT OR IGNORE INTO requests (request_id, party, received_at, request) \
-                     VALUES (?1, ?2, ?3, ?4)",
-                    params![
-                        request.request_id.0.as_slice(),
-                        from.as_str(),
-                        now.0 as i64,
-                        signed.encode()
-                    ],
-                )
+            let (id, party, bytes) = (
+                request.request_id.0.to_vec(),
+                from.as_str().to_owned(),
+                signed.encode(),
+            );
+            let inserted = self
+                .writer
+                .write(move |db| {
+                    db.execute(
+                        "INSERT OR IGNORE INTO requests (request_id, party, received_at, request) \
+                         VALUES (?1, ?2, ?3, ?4)",
+                        params![id, party, now.0 as i64, bytes],
+                    )
+                })
                 .map_err(unavailable)?;
             if inserted == 0 {
                 return Err(Refusal::Replay(format!(
@@ -278,25 +284,33 @@ impl Desk {
         // Stored before it is logged: once the decision exists, a status or fetch can always
         // return it, even if what follows fails.
         {
-            let db = self.db.lock().map_err(unavailable)?;
             let pending = matches!(decision.outcome, Outcome::PendingReview { .. });
             let review_due = match &decision.outcome {
                 Outcome::PendingReview { due_at, .. } => Some(due_at.0 as i64),
                 _ => None,
             };
-            db.execute(
-                "UPDATE requests SET decision = ?2, trace = ?3, pending_review = ?4, review_due = ?5, \
-                 validation_by = ?6 WHERE request_id = ?1",
-                params![
-                    request.request_id.0.as_slice(),
-                    signed_decision.encode(),
-                    trace.encode(),
-                    i64::from(pending),
-                    review_due,
-                    decision.due.validation_by.map(|t| t.0 as i64)
-                ],
-            )
-            .map_err(unavailable)?;
+            let (id, decision_bytes, trace_bytes, validation_by) = (
+                request.request_id.0.to_vec(),
+                signed_decision.encode(),
+                trace.encode(),
+                decision.due.validation_by.map(|t| t.0 as i64),
+            );
+            self.writer
+                .write(move |db| {
+                    db.execute(
+                        "UPDATE requests SET decision = ?2, trace = ?3, pending_review = ?4, \
+                         review_due = ?5, validation_by = ?6 WHERE request_id = ?1",
+                        params![
+                            id,
+                            decision_bytes,
+                            trace_bytes,
+                            i64::from(pending),
+                            review_due,
+                            validation_by
+                        ],
+                    )
+                })
+                .map_err(unavailable)?;
         }
         self.audit
             .append(

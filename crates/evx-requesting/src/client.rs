@@ -209,6 +209,8 @@ pub struct Requester {
     audit: AuditLog,
     tls: TlsFiles,
     db: Mutex<rusqlite::Connection>,
+    /// Writes on a request's way out and back, group-committed across concurrent requests.
+    writer: evx_node::group_commit::GroupCommit,
     /// Open connections, one per peer and address, reused by the exchanges that follow.
     connections: tokio::sync::Mutex<Vec<Peer>>,
     /// What the last witnessing exchange achieved, or why it failed.
@@ -277,6 +279,10 @@ impl Requester {
             audit,
             tls,
             db: Mutex::new(db),
+            writer: evx_node::group_commit::GroupCommit::open(
+                &config.data_dir.join("requests.sqlite"),
+            )
+            .map_err(store)?,
             connections: tokio::sync::Mutex::new(Vec::new()),
             witnessed: Mutex::new(None),
             witnessed_at: Mutex::new(Vec::new()),
@@ -590,27 +596,21 @@ impl Requester {
         let mut salt: Salt = [0; 32];
         rng.fill_bytes(&mut salt);
         {
-            let db = self.db.lock().map_err(store)?;
-            let known: Option<i64> = db
-                .query_row(
-                    "SELECT created_at FROM requests WHERE request_id = ?1",
-                    params![request.request_id.0.as_slice()],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(store)?;
-            if known.is_none() {
-                db.execute(
-                    "INSERT INTO requests (request_id, to_party, request, created_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![
-                        request.request_id.0.as_slice(),
-                        to.as_str(),
-                        prepared.signed.encode(),
-                        now.0 as i64
-                    ],
-                )
-                .map_err(store)?;
-            }
+            let (id, party, bytes) = (
+                request.request_id.0.to_vec(),
+                to.as_str().to_owned(),
+                prepared.signed.encode(),
+            );
+            blocking(|| {
+                self.writer.write(move |db| {
+                    db.execute(
+                        "INSERT OR IGNORE INTO requests (request_id, to_party, request, created_at) \
+                         VALUES (?1, ?2, ?3, ?4)",
+                        params![id, party, bytes, now.0 as i64],
+                    )
+                })
+            })
+            .map_err(store)?;
         }
         let mut created = self.event(
             "requester",
@@ -635,10 +635,10 @@ impl Requester {
             request,
             now,
         );
-        let indexes = self.audit.append_all(vec![
-            (&created, vec![("case".into(), salt)]),
-            (&sent, vec![]),
-        ])?;
+        let indexes = blocking(|| {
+            self.audit
+                .append_all(vec![(&created, vec![("case".into(), salt)]), (&sent, vec![])])
+        })?;
         let sent_index = indexes.last().copied().ok_or_else(|| {
             ClientError::Protocol("the audit log recorded nothing for the request".into())
         })?;
@@ -733,16 +733,20 @@ impl Requester {
         // The acknowledgement and the decision are stored in one transaction and logged in
         // one durable commit.
         {
-            let db = self.db.lock().map_err(store)?;
-            db.execute(
-                "UPDATE requests SET sent_at = ?2, ack = ?3, decision = ?4 WHERE request_id = ?1",
-                params![
-                    request.request_id.0.as_slice(),
-                    now.0 as i64,
-                    ack.encode(),
-                    signed_decision.encode()
-                ],
-            )
+            let (id, ack_bytes, decision_bytes) = (
+                request.request_id.0.to_vec(),
+                ack.encode(),
+                signed_decision.encode(),
+            );
+            blocking(|| {
+                self.writer.write(move |db| {
+                    db.execute(
+                        "UPDATE requests SET sent_at = ?2, ack = ?3, decision = ?4 \
+                         WHERE request_id = ?1",
+                        params![id, now.0 as i64, ack_bytes, decision_bytes],
+                    )
+                })
+            })
             .map_err(store)?;
         }
         let decided = self.event(
@@ -755,8 +759,10 @@ impl Requester {
             request,
             now,
         );
-        self.audit
-            .append_all(vec![(&acknowledged, vec![]), (&decided, vec![])])?;
+        blocking(|| {
+            self.audit
+                .append_all(vec![(&acknowledged, vec![]), (&decided, vec![])])
+        })?;
         self.witness_after(to, address, now).await?;
         Ok(Sent {
             acknowledgement,
@@ -2026,6 +2032,16 @@ impl Requester {
         )
         .map_err(store)?;
         Ok(Some(package))
+    }
+}
+
+/// Runs a call that waits on the disk (a durable commit) from async code: on a multi-threaded
+/// runtime the worker thread hands its other tasks over while it waits, so that requests in
+/// flight do not queue behind one another's fsync; elsewhere it simply runs.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 
