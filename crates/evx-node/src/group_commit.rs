@@ -181,9 +181,7 @@ mod tests {
                     for i in 0..50 {
                         let k = t * 1000 + i;
                         let n = writer
-                            .write(move |c| {
-                                c.execute("INSERT INTO t (k, v) VALUES (?1, 'x')", [k])
-                            })
+                            .write(move |c| c.execute("INSERT INTO t (k, v) VALUES (?1, 'x')", [k]))
                             .unwrap();
                         assert_eq!(n, 1);
                     }
@@ -201,7 +199,9 @@ mod tests {
         }
         drop(writer);
         let c = Connection::open(&path).unwrap();
-        let n: i64 = c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap();
+        let n: i64 = c
+            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, 400);
         let _ = std::fs::remove_dir_all(&dir);
     }

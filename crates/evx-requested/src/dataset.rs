@@ -127,6 +127,15 @@ fn for_each<T: for<'de> Deserialize<'de>>(
     path: &Path,
     mut f: impl FnMut(T) -> Result<(), DatasetError>,
 ) -> Result<(), DatasetError> {
+    for_each_line(path, |record, _| f(record))
+}
+
+/// Like [`for_each`], also giving each record's line as it is in the file (without its line
+/// end): what a collection copies, so that the evidence is the provider's own bytes.
+fn for_each_line<T: for<'de> Deserialize<'de>>(
+    path: &Path,
+    mut f: impl FnMut(T, &[u8]) -> Result<(), DatasetError>,
+) -> Result<(), DatasetError> {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -160,7 +169,7 @@ fn for_each<T: for<'de> Deserialize<'de>>(
             line,
             reason: e.to_string(),
         })?;
-        f(record)?;
+        f(record, text)?;
     }
 }
 
@@ -182,6 +191,13 @@ fn writer(path: &Path) -> Result<BufWriter<File>, DatasetError> {
         std::fs::create_dir_all(d).map_err(io(d))?;
     }
     Ok(BufWriter::new(File::create(path).map_err(io(path))?))
+}
+
+/// Copies a record's line as it was read (checked already), with a line end.
+fn copy_line(w: &mut BufWriter<File>, path: &Path, text: &[u8]) -> Result<u64, DatasetError> {
+    w.write_all(text).map_err(io(path))?;
+    w.write_all(b"\n").map_err(io(path))?;
+    Ok(text.len() as u64 + 1)
 }
 
 fn write_line(
@@ -461,9 +477,9 @@ pub fn preserve(
             let src = dir.join("content").join(format!("{account}.jsonl"));
             let path = content.join(format!("{account}.jsonl"));
             let mut w = writer(&path)?;
-            for_each(&src, |m: MessageRecord| {
+            for_each_line(&src, |m: MessageRecord, text| {
                 if range.contains(UnixTime(m.ts)) {
-                    write_line(&mut w, &path, &m)?;
+                    copy_line(&mut w, &path, text)?;
                     counts.messages += 1;
                 }
                 Ok(())
@@ -623,9 +639,9 @@ pub fn collect(
             let path = out.join(&name);
             let mut w = writer(&path)?;
             let (mut len, mut n) = (0, 0);
-            for_each(&src, |m: MessageRecord| {
+            for_each_line(&src, |m: MessageRecord, text| {
                 if range.contains(UnixTime(m.ts)) {
-                    len += write_line(&mut w, &path, &m)?;
+                    len += copy_line(&mut w, &path, text)?;
                     n += 1;
                 }
                 Ok(())

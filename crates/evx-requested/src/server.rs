@@ -148,8 +148,10 @@ impl Desk {
             agreement,
             audit,
             db: Mutex::new(db),
-            writer: evx_node::group_commit::GroupCommit::open(&config.data_dir.join("requests.sqlite"))
-                .map_err(|e| ServeError::Other(e.to_string()))?,
+            writer: evx_node::group_commit::GroupCommit::open(
+                &config.data_dir.join("requests.sqlite"),
+            )
+            .map_err(|e| ServeError::Other(e.to_string()))?,
             swept_at: std::sync::atomic::AtomicU64::new(0),
         })
     }

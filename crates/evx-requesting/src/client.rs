@@ -636,8 +636,10 @@ impl Requester {
             now,
         );
         let indexes = blocking(|| {
-            self.audit
-                .append_all(vec![(&created, vec![("case".into(), salt)]), (&sent, vec![])])
+            self.audit.append_all(vec![
+                (&created, vec![("case".into(), salt)]),
+                (&sent, vec![]),
+            ])
         })?;
         let sent_index = indexes.last().copied().ok_or_else(|| {
             ClientError::Protocol("the audit log recorded nothing for the request".into())
@@ -1951,7 +1953,7 @@ impl Requester {
             record.request.request_id,
         );
         let path = partial.clone();
-        let verified = tokio::task::spawn_blocking(move || {
+        let verifying = tokio::task::spawn_blocking(move || {
             let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
             let reader = PackageReader::new(std::io::BufReader::with_capacity(1 << 20, file))
                 .map_err(|e| e.to_string())?;
@@ -1967,24 +1969,40 @@ impl Requester {
             reader
                 .open(&hpke, &provider, &declared, VerifyOnly)
                 .map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(store)?
-        .map_err(rejected)?;
-        // Kept at rest under the package's own data key (the vault): deleting that key at the
-        // end of the retention makes every copy of the file unreadable.
+        });
+        // Meanwhile, the package is written at rest under its own data key (the vault):
+        // deleting that key at the end of the retention makes every copy of the file
+        // unreadable. The two passes run side by side; the stored copy counts only once the
+        // verification has passed, and is removed if it fails.
         let final_path = dir.join(format!("{}.evxv", offer.package_id));
         let data_key = vault::DataKey::generate(offer.package_id);
+        let tmp = dir.join(format!("{}.evxv.partial", offer.package_id));
+        let mut stored = RemoveOnDrop(Some(tmp.clone()));
+        let storing = {
+            let (src, tmp) = (partial.clone(), tmp.clone());
+            // The data key goes to the writing thread and comes back with its result.
+            tokio::task::spawn_blocking(move || -> Result<vault::DataKey, String> {
+                let text = |e: std::io::Error| e.to_string();
+                let src = std::io::BufReader::with_capacity(
+                    1 << 20,
+                    std::fs::File::open(&src).map_err(text)?,
+                );
+                let mut dst = std::io::BufWriter::with_capacity(
+                    1 << 20,
+                    std::fs::File::create(&tmp).map_err(text)?,
+                );
+                vault::store(&data_key, src, &mut dst).map_err(|e| e.to_string())?;
+                dst.into_inner()
+                    .map_err(|e| e.into_error().to_string())?
+                    .sync_all()
+                    .map_err(text)?;
+                Ok(data_key)
+            })
+        };
+        let (verified, written) = tokio::join!(verifying, storing);
+        let verified = verified.map_err(store)?.map_err(rejected)?;
+        let data_key = written.map_err(store)?.map_err(store)?;
         {
-            let src = std::io::BufReader::new(std::fs::File::open(&partial).map_err(store)?);
-            let tmp = dir.join(format!("{}.evxv.partial", offer.package_id));
-            let mut stored = RemoveOnDrop(Some(tmp.clone()));
-            let mut dst = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(store)?);
-            vault::store(&data_key, src, &mut dst).map_err(store)?;
-            dst.into_inner()
-                .map_err(|e| store(e.error()))?
-                .sync_all()
-                .map_err(store)?;
             let keys = self.keys.lock().map_err(store)?;
             keys.execute(
                 "INSERT OR REPLACE INTO data_keys (package_id, wrapped) VALUES (?1, ?2)",
