@@ -96,65 +96,76 @@ impl Report {
         }
     }
 
-    /// Judges the figures against the targets.
+    /// Judges the figures against the targets, for the parts that were run.
     pub(crate) fn judge(&mut self) {
-        let rt = &self.round_trip;
         let mut t = Vec::new();
-        if let Some(m) = &rt.evx_memory {
-            let ratio = m.p50_us / rt.echo.p50_us;
+        let rt = &self.round_trip;
+        if rt.echo.count > 0 {
+            if let Some(m) = &rt.evx_memory {
+                let ratio = m.p50_us / rt.echo.p50_us;
+                t.push(Target {
+                    what: "round trip, memory-backed stores: p50".into(),
+                    target: format!("≤ 3 × echo p50 = {:.0} µs", 3.0 * rt.echo.p50_us),
+                    measured: format!("{:.0} µs ({ratio:.1} ×)", m.p50_us),
+                    met: ratio <= 3.0,
+                });
+            }
+            let limit = rt.echo.p50_us + 1.5 * rt.durable_commit.p50_us;
             t.push(Target {
-                what: "round trip, memory-backed stores: p50".into(),
-                target: format!("≤ 3 × echo p50 = {:.0} µs", 3.0 * rt.echo.p50_us),
-                measured: format!("{:.0} µs ({ratio:.1} ×)", m.p50_us),
-                met: ratio <= 3.0,
+                what: "round trip, durable: p50".into(),
+                target: format!("≤ echo p50 + 1.5 × commit p50 = {limit:.0} µs"),
+                measured: format!("{:.0} µs", rt.evx_durable.p50_us),
+                met: rt.evx_durable.p50_us <= limit,
             });
         }
-        let limit = rt.echo.p50_us + 1.5 * rt.durable_commit.p50_us;
-        t.push(Target {
-            what: "round trip, durable: p50".into(),
-            target: format!("≤ echo p50 + 1.5 × commit p50 = {limit:.0} µs"),
-            measured: format!("{:.0} µs", rt.evx_durable.p50_us),
-            met: rt.evx_durable.p50_us <= limit,
-        });
-        t.push(Target {
-            what: format!(
-                "concurrency: {} in flight, {} connections",
-                self.concurrency.in_flight, self.concurrency.connections
-            ),
-            target: "≥ 5000 durable requests/s".into(),
-            measured: format!("{:.0} requests/s", self.concurrency.per_second),
-            met: self.concurrency.per_second >= 5000.0,
-        });
-        let ratio = self.setup.evx.p50_us / self.setup.raw.p50_us;
-        t.push(Target {
-            what: "connection setup: p50".into(),
-            target: format!("≤ 1.3 × quinn = {:.0} µs", 1.3 * self.setup.raw.p50_us),
-            measured: format!("{:.0} µs ({ratio:.2} ×)", self.setup.evx.p50_us),
-            met: ratio <= 1.3,
-        });
-        let share = self.bulk.evx.end_to_end_mib_s / self.bulk.raw_mib_s;
-        t.push(Target {
-            what: "bulk: throughput, end to end".into(),
-            target: format!("≥ 75 % of quinn = {:.0} MiB/s", 0.75 * self.bulk.raw_mib_s),
-            measured: format!(
-                "{:.0} MiB/s ({:.0} %)",
-                self.bulk.evx.end_to_end_mib_s,
-                100.0 * share
-            ),
-            met: share >= 0.75,
-        });
-        for (side, peak) in [
-            ("requested", self.bulk.evx.requested_peak_rss),
-            ("requesting", self.bulk.evx.requesting_peak_rss),
-        ] {
+        let c = &self.concurrency;
+        if c.requests > 0 {
             t.push(Target {
-                what: format!("bulk: {side} side's peak memory"),
-                target: "< 64 MiB".into(),
-                measured: peak.map_or("not measured".into(), |b| {
-                    format!("{:.1} MiB", b as f64 / MIB)
-                }),
-                met: peak.is_some_and(|b| (b as f64) < 64.0 * MIB),
+                what: format!(
+                    "concurrency: {} in flight, {} connections",
+                    c.in_flight, c.connections
+                ),
+                target: "≥ 5000 durable requests/s".into(),
+                measured: format!("{:.0} requests/s", c.per_second),
+                met: c.per_second >= 5000.0,
             });
+        }
+        let setup = &self.setup;
+        if setup.raw.count > 0 {
+            let ratio = setup.evx.p50_us / setup.raw.p50_us;
+            t.push(Target {
+                what: "connection setup: p50".into(),
+                target: format!("≤ 1.3 × quinn = {:.0} µs", 1.3 * setup.raw.p50_us),
+                measured: format!("{:.0} µs ({ratio:.2} ×)", setup.evx.p50_us),
+                met: ratio <= 1.3,
+            });
+        }
+        let b = &self.bulk;
+        if b.raw_bytes > 0 && b.evx.sealed_bytes > 0 {
+            let share = b.evx.end_to_end_mib_s / b.raw_mib_s;
+            t.push(Target {
+                what: "bulk: throughput, end to end".into(),
+                target: format!("≥ 75 % of quinn = {:.0} MiB/s", 0.75 * b.raw_mib_s),
+                measured: format!(
+                    "{:.0} MiB/s ({:.0} %)",
+                    b.evx.end_to_end_mib_s,
+                    100.0 * share
+                ),
+                met: share >= 0.75,
+            });
+            for (side, peak) in [
+                ("requested", b.evx.requested_peak_rss),
+                ("requesting", b.evx.requesting_peak_rss),
+            ] {
+                t.push(Target {
+                    what: format!("bulk: {side} side's peak memory"),
+                    target: "< 64 MiB".into(),
+                    measured: peak.map_or("not measured".into(), |b| {
+                        format!("{:.1} MiB", b as f64 / MIB)
+                    }),
+                    met: peak.is_some_and(|b| (b as f64) < 64.0 * MIB),
+                });
+            }
         }
         self.targets = t;
     }
@@ -189,59 +200,68 @@ impl fmt::Display for Report {
             m.os
         )?;
         let rt = &self.round_trip;
-        writeln!(
-            f,
-            "\nround trip ({} requests each; echo of {} bytes)     p50 µs    p90 µs    p99 µs    max µs   p50 / echo",
-            rt.echo.count, rt.message_bytes
-        )?;
-        row(f, "quinn echo, new stream", &rt.echo, None)?;
-        if let Some(mem) = &rt.evx_memory {
-            row(f, "evx request, stores in memory", mem, Some(&rt.echo))?;
+        if rt.echo.count > 0 {
+            writeln!(
+                f,
+                "\nround trip ({} requests each; echo of {} bytes)     p50 µs    p90 µs    p99 µs    max µs   p50 / echo",
+                rt.echo.count, rt.message_bytes
+            )?;
+            row(f, "quinn echo, new stream", &rt.echo, None)?;
+            if let Some(mem) = &rt.evx_memory {
+                row(f, "evx request, stores in memory", mem, Some(&rt.echo))?;
+            }
+            row(f, "evx request, durable", &rt.evx_durable, Some(&rt.echo))?;
+            row(f, "one durable SQLite commit", &rt.durable_commit, None)?;
         }
-        row(f, "evx request, durable", &rt.evx_durable, Some(&rt.echo))?;
-        row(f, "one durable SQLite commit", &rt.durable_commit, None)?;
         let c = &self.concurrency;
-        writeln!(
-            f,
-            "\nconcurrency: {} requests, {} in flight over {} connections, durable: {:.0} requests/s; latency p50 {:.0} µs, p99 {:.0} µs",
-            c.requests,
-            c.in_flight,
-            c.connections,
-            c.per_second,
-            c.latency.p50_us,
-            c.latency.p99_us
-        )?;
-        writeln!(
-            f,
-            "\nconnection setup ({} each)                              p50 µs    p90 µs    p99 µs    max µs   p50 / quinn",
-            self.setup.raw.count
-        )?;
-        row(f, "quinn, mutual TLS", &self.setup.raw, None)?;
-        row(
-            f,
-            "evx, mutual TLS + registry check",
-            &self.setup.evx,
-            Some(&self.setup.raw),
-        )?;
+        if c.requests > 0 {
+            writeln!(
+                f,
+                "\nconcurrency: {} requests, {} in flight over {} connections, durable: {:.0} requests/s; latency p50 {:.0} µs, p99 {:.0} µs",
+                c.requests,
+                c.in_flight,
+                c.connections,
+                c.per_second,
+                c.latency.p50_us,
+                c.latency.p99_us
+            )?;
+        }
+        if self.setup.raw.count > 0 {
+            writeln!(
+                f,
+                "\nconnection setup ({} each)                              p50 µs    p90 µs    p99 µs    max µs   p50 / quinn",
+                self.setup.raw.count
+            )?;
+            row(f, "quinn, mutual TLS", &self.setup.raw, None)?;
+            row(
+                f,
+                "evx, mutual TLS + registry check",
+                &self.setup.evx,
+                Some(&self.setup.raw),
+            )?;
+        }
         let b = &self.bulk;
-        let e = &b.evx;
-        let rss = |r: Option<u64>| r.map_or("n/a".into(), |v| format!("{:.1} MiB", v as f64 / MIB));
-        writeln!(
-            f,
-            "\nbulk\n  quinn, one stream, {:.0} MiB: {:.0} MiB/s\n  evx, {:.0} MiB of evidence in {} package(s), {:.0} MiB sealed: {:.0} MiB/s end to end ({:.0} % of quinn)\n    collect + seal {:.2} s; stream + verify + store {:.2} s ({:.0} MiB/s)\n    peak memory: requested node {}, requesting node {}",
-            b.raw_bytes as f64 / MIB,
-            b.raw_mib_s,
-            e.evidence_bytes as f64 / MIB,
-            e.packages,
-            e.sealed_bytes as f64 / MIB,
-            e.end_to_end_mib_s,
-            100.0 * e.end_to_end_mib_s / b.raw_mib_s,
-            e.collect_and_seal_s,
-            e.transfer_verify_store_s,
-            e.transfer_mib_s,
-            rss(e.requested_peak_rss),
-            rss(e.requesting_peak_rss)
-        )?;
+        if b.raw_bytes > 0 && b.evx.sealed_bytes > 0 {
+            let e = &b.evx;
+            let rss =
+                |r: Option<u64>| r.map_or("n/a".into(), |v| format!("{:.1} MiB", v as f64 / MIB));
+            writeln!(
+                f,
+                "\nbulk\n  quinn, one stream, {:.0} MiB: {:.0} MiB/s\n  evx, {:.0} MiB of evidence in {} package(s), {:.0} MiB sealed: {:.0} MiB/s end to end ({:.0} % of quinn)\n    collect + seal {:.2} s; stream + verify + store {:.2} s ({:.0} MiB/s)\n    peak memory: requested node {}, requesting node {}",
+                b.raw_bytes as f64 / MIB,
+                b.raw_mib_s,
+                e.evidence_bytes as f64 / MIB,
+                e.packages,
+                e.sealed_bytes as f64 / MIB,
+                e.end_to_end_mib_s,
+                100.0 * e.end_to_end_mib_s / b.raw_mib_s,
+                e.collect_and_seal_s,
+                e.transfer_verify_store_s,
+                e.transfer_mib_s,
+                rss(e.requested_peak_rss),
+                rss(e.requesting_peak_rss)
+            )?;
+        }
         writeln!(f, "\ntargets")?;
         for t in &self.targets {
             writeln!(
