@@ -68,6 +68,15 @@ impl GroupCommit {
         &self,
         work: impl FnOnce(&Connection) -> rusqlite::Result<usize> + Send + 'static,
     ) -> Result<usize, CommitError> {
+        self.submit(work)?.wait()
+    }
+
+    /// Queues `work` for the next batch without waiting: the caller can wait for another
+    /// store's commit meanwhile, then [`PendingWrite::wait`].
+    pub fn submit(
+        &self,
+        work: impl FnOnce(&Connection) -> rusqlite::Result<usize> + Send + 'static,
+    ) -> Result<PendingWrite, CommitError> {
         let (reply, answer) = mpsc::sync_channel(1);
         {
             let jobs = self.jobs.lock().map_err(|_| CommitError::Closed)?;
@@ -79,7 +88,18 @@ impl GroupCommit {
                 })
                 .map_err(|_| CommitError::Closed)?;
         }
-        answer.recv().map_err(|_| CommitError::Closed)?
+        Ok(PendingWrite(answer))
+    }
+}
+
+/// A write queued by [`GroupCommit::submit`].
+#[must_use = "the write is known to be recorded only once `wait` returns"]
+pub struct PendingWrite(mpsc::Receiver<Result<usize, CommitError>>);
+
+impl PendingWrite {
+    /// Waits until the write's batch is durable; returns the rows it changed.
+    pub fn wait(self) -> Result<usize, CommitError> {
+        self.0.recv().map_err(|_| CommitError::Closed)?
     }
 }
 

@@ -283,9 +283,9 @@ impl Desk {
             .ok_or_else(|| unavailable(policy::summary(&trace)))?;
         let signed_decision = Signed::sign(&decision, &self.documents).map_err(unavailable)?;
         let outcome = outcome_kind(&decision.outcome);
-        // Stored before it is logged: once the decision exists, a status or fetch can always
-        // return it, even if what follows fails.
-        {
+        // Stored and logged before anyone is told: once the decision exists, a status or
+        // fetch can always return it, even if what follows fails.
+        let stored = {
             let pending = matches!(decision.outcome, Outcome::PendingReview { .. });
             let review_due = match &decision.outcome {
                 Outcome::PendingReview { due_at, .. } => Some(due_at.0 as i64),
@@ -298,7 +298,7 @@ impl Desk {
                 decision.due.validation_by.map(|t| t.0 as i64),
             );
             self.writer
-                .write(move |db| {
+                .submit(move |db| {
                     db.execute(
                         "UPDATE requests SET decision = ?2, trace = ?3, pending_review = ?4, \
                          review_due = ?5, validation_by = ?6 WHERE request_id = ?1",
@@ -312,10 +312,12 @@ impl Desk {
                         ],
                     )
                 })
-                .map_err(unavailable)?;
-        }
-        self.audit
-            .append(
+                .map_err(unavailable)?
+        };
+        // The store and the log commit side by side; both are durable before anyone is told.
+        let logged = self
+            .audit
+            .submit_all(vec![(
                 &Event {
                     v: 1,
                     at: now,
@@ -331,8 +333,11 @@ impl Desk {
                     subjects: Vec::new(),
                 },
                 vec![],
-            )
+            )])
             .map_err(unavailable)?;
+        let stored = stored.wait().map_err(unavailable);
+        logged.wait().map_err(unavailable)?;
+        stored?;
         // The acknowledgement proves the request's entry in the checkpoint that also covers
         // the decision: the checkpoint the requesting party is asked to cosign next.
         let ack = Signed::sign(

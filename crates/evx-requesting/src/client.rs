@@ -732,25 +732,6 @@ impl Requester {
                 "the decision is for another request".into(),
             ));
         }
-        // The acknowledgement and the decision are stored in one transaction and logged in
-        // one durable commit.
-        {
-            let (id, ack_bytes, decision_bytes) = (
-                request.request_id.0.to_vec(),
-                ack.encode(),
-                signed_decision.encode(),
-            );
-            blocking(|| {
-                self.writer.write(move |db| {
-                    db.execute(
-                        "UPDATE requests SET sent_at = ?2, ack = ?3, decision = ?4 \
-                         WHERE request_id = ?1",
-                        params![id, now.0 as i64, ack_bytes, decision_bytes],
-                    )
-                })
-            })
-            .map_err(store)?;
-        }
         let decided = self.event(
             "requester",
             EventKind::Decision {
@@ -761,9 +742,31 @@ impl Requester {
             request,
             now,
         );
+        // The acknowledgement and the decision are stored in one transaction and logged in
+        // one commit; the two stores commit side by side, and both are durable before the
+        // request counts as sent.
+        let (id, ack_bytes, decision_bytes) = (
+            request.request_id.0.to_vec(),
+            ack.encode(),
+            signed_decision.encode(),
+        );
+        let stored = self
+            .writer
+            .submit(move |db| {
+                db.execute(
+                    "UPDATE requests SET sent_at = ?2, ack = ?3, decision = ?4 \
+                     WHERE request_id = ?1",
+                    params![id, now.0 as i64, ack_bytes, decision_bytes],
+                )
+            })
+            .map_err(store)?;
+        let logged = self
+            .audit
+            .submit_all(vec![(&acknowledged, vec![]), (&decided, vec![])])?;
         blocking(|| {
-            self.audit
-                .append_all(vec![(&acknowledged, vec![]), (&decided, vec![])])
+            let stored = stored.wait().map_err(store);
+            let logged = logged.wait().map_err(ClientError::from);
+            stored.and(logged)
         })?;
         self.witness_after(to, address, now).await?;
         Ok(Sent {

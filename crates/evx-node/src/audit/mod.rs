@@ -99,6 +99,25 @@ pub(crate) struct Append {
     pub(crate) reply: mpsc::SyncSender<Result<u64, String>>,
 }
 
+/// Appends queued by [`AuditLog::submit_all`].
+#[must_use = "the appends are known to be recorded only once `wait` returns"]
+pub struct PendingAppends(Vec<mpsc::Receiver<Result<u64, String>>>);
+
+impl PendingAppends {
+    /// Waits until the appends are durable and covered by a signed checkpoint; returns their
+    /// indexes.
+    pub fn wait(self) -> Result<Vec<u64>, StoreError> {
+        self.0
+            .into_iter()
+            .map(|answer| match answer.recv() {
+                Ok(Ok(index)) => Ok(index),
+                Ok(Err(e)) => Err(StoreError::NotRecorded(e)),
+                Err(_) => Err(StoreError::Closed),
+            })
+            .collect()
+    }
+}
+
 /// An open audit log.
 pub struct AuditLog {
     dir: PathBuf,
@@ -201,6 +220,15 @@ impl AuditLog {
         &self,
         events: Vec<(&Event, Vec<(String, Salt)>)>,
     ) -> Result<Vec<u64>, StoreError> {
+        self.submit_all(events)?.wait()
+    }
+
+    /// Queues events as [`AuditLog::append_all`] does, without waiting for the commit: the
+    /// caller can wait for another store's commit meanwhile, then [`PendingAppends::wait`].
+    pub fn submit_all(
+        &self,
+        events: Vec<(&Event, Vec<(String, Salt)>)>,
+    ) -> Result<PendingAppends, StoreError> {
         let mut batch = Vec::with_capacity(events.len());
         let mut answers = Vec::with_capacity(events.len());
         for (event, salts) in events {
@@ -213,14 +241,7 @@ impl AuditLog {
             let tx = guard.as_ref().ok_or(StoreError::Closed)?;
             tx.send(batch).map_err(|_| StoreError::Closed)?;
         }
-        answers
-            .into_iter()
-            .map(|answer| match answer.recv() {
-                Ok(Ok(index)) => Ok(index),
-                Ok(Err(e)) => Err(StoreError::NotRecorded(e)),
-                Err(_) => Err(StoreError::Closed),
-            })
-            .collect()
+        Ok(PendingAppends(answers))
     }
 
     /// Checks an event and its salts and makes the sequencer's message for it.
