@@ -10,7 +10,7 @@
 //! yet delivered is deleted; the requesting party receives the withdrawal with its next status
 //! or fetch, logs it, and can no longer open the data.
 
-use evx_protocol::audit::{Event, EventKind};
+use evx_protocol::audit::EventKind;
 use evx_protocol::document::{
     EvidenceRequest, JudicialValidation, Signed, Withdrawal, WithdrawalReason,
 };
@@ -134,18 +134,14 @@ impl Desk {
         }
         self.audit()
             .append(
-                &Event {
-                    v: 1,
-                    at: now,
-                    actor: self.actor("intake"),
-                    kind: EventKind::ValidationReceived {
+                &self.event(
+                    "intake",
+                    EventKind::ValidationReceived {
                         validation_digest: signed.digest(),
                     },
-                    request: Some(id),
-                    case: None,
-                    purpose: None,
-                    subjects: Vec::new(),
-                },
+                    id,
+                    now,
+                ),
                 vec![],
             )
             .map_err(unavailable)?;

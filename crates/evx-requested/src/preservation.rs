@@ -33,7 +33,14 @@ pub(crate) struct ActiveHold {
 type HoldRow = (String, i64, i64, i64, Option<String>);
 
 impl Desk {
-    fn event(&self, by: &str, kind: EventKind, request: RequestId, now: UnixTime) -> Event {
+    /// An event about one request, by the node's `by` (no case, purpose or subjects).
+    pub(crate) fn event(
+        &self,
+        by: &str,
+        kind: EventKind,
+        request: RequestId,
+        now: UnixTime,
+    ) -> Event {
         Event {
             v: 1,
             at: now,

@@ -12,7 +12,7 @@
 
 use std::sync::atomic::Ordering;
 
-use evx_protocol::audit::{Event, EventKind};
+use evx_protocol::audit::EventKind;
 use evx_protocol::document::{Decision, EvidenceRequest, Signed, Withdrawal};
 use evx_protocol::ids::{RequestId, UnixTime};
 use evx_protocol::purpose::Conditions;
@@ -146,19 +146,15 @@ impl Desk {
         }
         self.audit()
             .append(
-                &Event {
-                    v: 1,
-                    at: now,
-                    actor: self.actor("deadlines"),
-                    kind: EventKind::Withdrawn {
+                &self.event(
+                    "deadlines",
+                    EventKind::Withdrawn {
                         withdrawal_digest: withdrawal.digest(),
                         data_unusable: true,
                     },
-                    request: Some(id),
-                    case: None,
-                    purpose: None,
-                    subjects: Vec::new(),
-                },
+                    id,
+                    now,
+                ),
                 vec![],
             )
             .map_err(unavailable)?;
