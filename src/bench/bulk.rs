@@ -79,11 +79,13 @@ pub(crate) async fn evx(dir: &Path, bytes: u64) -> Result<EvxBulk, Error> {
     pki::set_dataset(&d.requested_config, &data)?;
     let node = ChildNode::start(&d.requested_config, &dir.join("requested-node.log"))?;
     let de = NodeConfig::load(&d.requesting_config)?;
-    let requester = Requester::open(&de)?;
+    // Witnessed once before the clock starts, not again inside the measured exchanges.
+    let requester =
+        Requester::open(&de)?.with_witness_interval(std::time::Duration::from_secs(3600));
     let judge = nodes::judge(&d.dir)?;
     let to = sample::requested_party();
-    // Connected and witnessed once, so that neither is in the figures.
-    requester.witness(&to, Some(node.address), now()).await?;
+    // Connected and witnessed by a first small request, so that neither is in the figures.
+    nodes::round_trip(&requester, &to, node.address).await?;
     let prepared = content_request(&requester, &judge)?;
     let id = prepared.request.request_id;
     memory::reset_peak();

@@ -135,6 +135,22 @@ impl Drop for WorkDir {
     }
 }
 
+/// The type of a memory-backed file system `path` is on (tmpfs, ramfs), if it is on one.
+fn memory_backed(path: &Path) -> Option<String> {
+    let path = path.canonicalize().ok()?;
+    let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
+    let (_, fs) = mounts
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (_, point, fs) = (f.next()?, f.next()?, f.next()?);
+            path.starts_with(point)
+                .then(|| (point.len(), fs.to_owned()))
+        })
+        .max_by_key(|(len, _)| *len)?;
+    matches!(fs.as_str(), "tmpfs" | "ramfs").then_some(fs)
+}
+
 /// A memory-backed file system for the stores of the in-memory round trip, if there is one.
 fn memory_dir() -> Option<PathBuf> {
     let shm = PathBuf::from("/dev/shm");
@@ -184,6 +200,12 @@ async fn measure(
     }
 
     let durable = WorkDir::new(parent, "durable")?;
+    if let Some(fs) = memory_backed(&durable.0) {
+        report.notes.push(format!(
+            "{} is on {fs}, a memory-backed file system: the \"durable\" figures are not; give --dir a directory on disk",
+            durable.0.display()
+        ));
+    }
     let d = nodes::deployment(&durable.0.join("deployment"))?;
     let de = NodeConfig::load(&d.requesting_config)?;
     let ie = NodeConfig::load(&d.requested_config)?;

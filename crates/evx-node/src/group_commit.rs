@@ -138,12 +138,33 @@ fn commit(conn: &Connection, batch: Vec<Job>) {
         }
         return;
     }
-    let mut done = Vec::with_capacity(batch.len());
-    for job in batch {
+    type Reply = mpsc::SyncSender<Result<usize, CommitError>>;
+    let mut done: Vec<(Reply, Result<usize, CommitError>)> = Vec::with_capacity(batch.len());
+    let mut jobs = batch.into_iter();
+    while let Some(job) = jobs.next() {
+        // An error that made SQLite roll the whole transaction back (a full disk, an I/O
+        // error) ends the batch: a savepoint opened now would be a transaction of its own,
+        // committed at its release while its caller is told it failed.
+        if conn.is_autocommit() {
+            let why = "the batch's transaction was rolled back by an earlier failure";
+            for (reply, _) in done {
+                let _ = reply.send(Err(CommitError::Sql(why.into())));
+            }
+            for job in std::iter::once(job).chain(jobs) {
+                let _ = job.reply.send(Err(CommitError::Sql(why.into())));
+            }
+            return;
+        }
+        let work = job.work;
         let result = conn
             .execute_batch("SAVEPOINT write")
             .map_err(sql)
-            .and_then(|()| (job.work)(conn).map_err(sql));
+            .and_then(|()| {
+                // A write that panics fails alone; the writer goes on.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(conn)))
+                    .map_err(|_| CommitError::Sql("the write panicked".into()))?
+                    .map_err(sql)
+            });
         // A failed write is undone alone; the others stand.
         let undo = if result.is_err() {
             "ROLLBACK TO write; RELEASE write"
@@ -155,6 +176,13 @@ fn commit(conn: &Connection, batch: Vec<Job>) {
             Err(e) => Err(sql(e)),
         };
         done.push((job.reply, result));
+    }
+    if conn.is_autocommit() {
+        let why = "the batch's transaction was rolled back by a failure";
+        for (reply, _) in done {
+            let _ = reply.send(Err(CommitError::Sql(why.into())));
+        }
+        return;
     }
     if let Err(e) = conn.execute_batch("COMMIT") {
         let _ = conn.execute_batch("ROLLBACK");
@@ -217,12 +245,21 @@ mod tests {
         for h in handles {
             h.join().unwrap();
         }
+        // A write that panics fails alone, and the writer goes on.
+        let panicked = writer.write(|_| panic!("a bug in one write"));
+        assert!(matches!(panicked, Err(CommitError::Sql(_))), "{panicked:?}");
+        assert_eq!(
+            writer
+                .write(|c| c.execute("INSERT INTO t (k, v) VALUES (2000000, 'z')", []))
+                .unwrap(),
+            1
+        );
         drop(writer);
         let c = Connection::open(&path).unwrap();
         let n: i64 = c
             .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(n, 400);
+        assert_eq!(n, 401);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -283,9 +283,10 @@ impl Desk {
             .ok_or_else(|| unavailable(policy::summary(&trace)))?;
         let signed_decision = Signed::sign(&decision, &self.documents).map_err(unavailable)?;
         let outcome = outcome_kind(&decision.outcome);
-        // Stored and logged before anyone is told: once the decision exists, a status or
-        // fetch can always return it, even if what follows fails.
-        let stored = {
+        // Stored, then logged, before anyone is told: once the decision exists, a status or
+        // fetch can always return it, even if what follows fails; and a decision that could
+        // not be stored is not logged (the request is forgotten and may be sent again).
+        {
             let pending = matches!(decision.outcome, Outcome::PendingReview { .. });
             let review_due = match &decision.outcome {
                 Outcome::PendingReview { due_at, .. } => Some(due_at.0 as i64),
@@ -298,7 +299,7 @@ impl Desk {
                 decision.due.validation_by.map(|t| t.0 as i64),
             );
             self.writer
-                .submit(move |db| {
+                .write(move |db| {
                     db.execute(
                         "UPDATE requests SET decision = ?2, trace = ?3, pending_review = ?4, \
                          review_due = ?5, validation_by = ?6 WHERE request_id = ?1",
@@ -312,12 +313,10 @@ impl Desk {
                         ],
                     )
                 })
-                .map_err(unavailable)?
-        };
-        // The store and the log commit side by side; both are durable before anyone is told.
-        let logged = self
-            .audit
-            .submit_all(vec![(
+                .map_err(unavailable)?;
+        }
+        self.audit
+            .append_all(vec![(
                 &Event {
                     v: 1,
                     at: now,
@@ -335,9 +334,6 @@ impl Desk {
                 vec![],
             )])
             .map_err(unavailable)?;
-        let stored = stored.wait().map_err(unavailable);
-        logged.wait().map_err(unavailable)?;
-        stored?;
         // The acknowledgement proves the request's entry in the checkpoint that also covers
         // the decision: the checkpoint the requesting party is asked to cosign next.
         let ack = Signed::sign(

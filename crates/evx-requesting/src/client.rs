@@ -491,6 +491,7 @@ impl Requester {
         now: UnixTime,
     ) -> Result<(), ClientError> {
         if !self.witness_interval.is_zero() {
+            // Taken now, so that exchanges finishing meanwhile do not all witness at once.
             let mut at = self.witnessed_at.lock().map_err(store)?;
             let recent = at
                 .iter()
@@ -502,6 +503,12 @@ impl Requester {
             at.push((party.clone(), std::time::Instant::now()));
         }
         let result = self.witness(party, address, now).await;
+        // Only a witnessing that worked counts: after a failure the next exchange tries again.
+        if result.is_err()
+            && let Ok(mut at) = self.witnessed_at.lock()
+        {
+            at.retain(|(p, _)| p != party);
+        }
         let kept = match &result {
             Ok(r) => Ok(r.clone()),
             Err(e) => Err(e.to_string()),
@@ -538,13 +545,20 @@ impl Requester {
             .iter()
             .filter(|p| &p.party == party && p.address == address)
             .collect();
+        let turn = self
+            .next_connection
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if !open.is_empty() && open.len() >= self.connections_per_peer {
-            let turn = self
-                .next_connection
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Ok(open[turn % open.len()].connection.clone());
         }
-        let (endpoint, connection) = self.connect(party, address).await?;
+        let (endpoint, connection) = match self.connect(party, address).await {
+            Ok(c) => c,
+            // Another connection to the peer is open: use it rather than fail the exchange.
+            Err(_) if !open.is_empty() => {
+                return Ok(open[turn % open.len()].connection.clone());
+            }
+            Err(e) => return Err(e),
+        };
         peers.push(Peer {
             party: party.clone(),
             address,
@@ -744,29 +758,28 @@ impl Requester {
         );
         // The acknowledgement and the decision are stored in one transaction and logged in
         // one commit; the two stores commit side by side, and both are durable before the
-        // request counts as sent.
+        // request counts as sent. The log is asked first: it refuses only what it cannot
+        // record, before anything is queued. If the store fails after the log recorded them,
+        // the next `status` stores the decision again (from the requested party).
+        let logged = self
+            .audit
+            .submit_all(vec![(&acknowledged, vec![]), (&decided, vec![])])?;
         let (id, ack_bytes, decision_bytes) = (
             request.request_id.0.to_vec(),
             ack.encode(),
             signed_decision.encode(),
         );
-        let stored = self
-            .writer
-            .submit(move |db| {
-                db.execute(
-                    "UPDATE requests SET sent_at = ?2, ack = ?3, decision = ?4 \
-                     WHERE request_id = ?1",
-                    params![id, now.0 as i64, ack_bytes, decision_bytes],
-                )
-            })
-            .map_err(store)?;
-        let logged = self
-            .audit
-            .submit_all(vec![(&acknowledged, vec![]), (&decided, vec![])])?;
+        let stored = self.writer.submit(move |db| {
+            db.execute(
+                "UPDATE requests SET sent_at = ?2, ack = ?3, decision = ?4 \
+                 WHERE request_id = ?1",
+                params![id, now.0 as i64, ack_bytes, decision_bytes],
+            )
+        });
         blocking(|| {
-            let stored = stored.wait().map_err(store);
             let logged = logged.wait().map_err(ClientError::from);
-            stored.and(logged)
+            let stored = stored.and_then(|s| s.wait()).map_err(store);
+            logged.and(stored)
         })?;
         self.witness_after(to, address, now).await?;
         Ok(Sent {
@@ -1981,8 +1994,11 @@ impl Requester {
         let data_key = vault::DataKey::generate(offer.package_id);
         let tmp = dir.join(format!("{}.evxv.partial", offer.package_id));
         let mut stored = RemoveOnDrop(Some(tmp.clone()));
+        // Created here, so that if this fetch is abandoned the file is removed with `stored`
+        // whatever the writing thread has reached.
+        let tmp_file = std::fs::File::create(&tmp).map_err(store)?;
         let storing = {
-            let (src, tmp) = (partial.clone(), tmp.clone());
+            let src = partial.clone();
             // The data key goes to the writing thread and comes back with its result.
             tokio::task::spawn_blocking(move || -> Result<vault::DataKey, String> {
                 let text = |e: std::io::Error| e.to_string();
@@ -1990,10 +2006,7 @@ impl Requester {
                     1 << 20,
                     std::fs::File::open(&src).map_err(text)?,
                 );
-                let mut dst = std::io::BufWriter::with_capacity(
-                    1 << 20,
-                    std::fs::File::create(&tmp).map_err(text)?,
-                );
+                let mut dst = std::io::BufWriter::with_capacity(1 << 20, tmp_file);
                 vault::store(&data_key, src, &mut dst).map_err(|e| e.to_string())?;
                 dst.into_inner()
                     .map_err(|e| e.into_error().to_string())?
