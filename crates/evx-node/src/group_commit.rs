@@ -14,6 +14,17 @@ use std::sync::{Mutex, mpsc};
 
 use rusqlite::Connection;
 
+/// Runs a call that waits on the disk (a durable commit, a proof read from the log) from async
+/// code: on a multi-threaded runtime the worker thread hands its other tasks over while it
+/// waits, so that exchanges in flight do not queue behind one another's fsync; elsewhere it
+/// simply runs.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 /// The most writes committed in one transaction.
 const MAX_BATCH: usize = 1024;
 

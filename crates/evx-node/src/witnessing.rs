@@ -22,6 +22,7 @@ use evx_protocol::note::{Note, NoteSigner, NoteVerifier};
 use evx_protocol::witnessing::{Cosigned, WitnessRequest};
 
 use crate::audit::{AuditLog, PeerError, StoreError};
+use crate::group_commit::blocking;
 use crate::wire::{WireError, read_message, write_message};
 
 /// A peer's public log and witness keys, from the registry.
@@ -311,19 +312,19 @@ async fn offer_ours(
     send: &mut quinn::SendStream,
     recv: &mut quinn::RecvStream,
 ) -> Result<Option<u64>, WitnessingError> {
-    let believed = me.log.cosigned_size(peer.witness.name())?;
-    write_message(send, &Message::WitnessRequest(offer(me.log, believed)?)).await?;
+    let first = blocking(|| {
+        let believed = me.log.cosigned_size(peer.witness.name())?;
+        offer(me.log, believed)
+    })?;
+    write_message(send, &Message::WitnessRequest(first)).await?;
     let mut answer = expect_cosigned(recv).await?;
     if answer.note.is_none() {
-        write_message(
-            send,
-            &Message::WitnessRequest(offer(me.log, answer.cosigned_size)?),
-        )
-        .await?;
+        let again = blocking(|| offer(me.log, answer.cosigned_size))?;
+        write_message(send, &Message::WitnessRequest(again)).await?;
         answer = expect_cosigned(recv).await?;
     }
     match answer.note {
-        Some(note) => Ok(Some(record(me, peer, &note)?)),
+        Some(note) => Ok(Some(blocking(|| record(me, peer, &note))?)),
         None => Ok(None),
     }
 }
@@ -339,7 +340,7 @@ async fn witness_theirs(
 ) -> Result<Option<u64>, WitnessingError> {
     let mut offer = first;
     for second in [false, true] {
-        match answer(me, peer, &offer, second, now)? {
+        match blocking(|| answer(me, peer, &offer, second, now))? {
             Answer::Cosigned(c) => {
                 let done = c.note.is_some() || second;
                 let size = c.note.as_ref().map(|_| c.cosigned_size);
@@ -373,7 +374,7 @@ pub async fn initiate(
     recv: &mut quinn::RecvStream,
     now: u64,
 ) -> Result<Report, WitnessingError> {
-    check_no_conflict(me.log, peer)?;
+    blocking(|| check_no_conflict(me.log, peer))?;
     let ours_cosigned = offer_ours(me, peer, send, recv).await?;
     let theirs = expect_offer(recv)
         .await?
@@ -408,7 +409,7 @@ pub async fn respond(
     recv: &mut quinn::RecvStream,
     now: u64,
 ) -> Result<Report, WitnessingError> {
-    if let Err(e) = check_no_conflict(me.log, peer) {
+    if let Err(e) = blocking(|| check_no_conflict(me.log, peer)) {
         let _ = write_message(
             send,
             &Message::Error(ErrorReport::new(ErrorReport::CONFLICT, &e.to_string())),

@@ -13,6 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use evx_node::group_commit::blocking;
 use evx_node::audit::{AuditLog, StoreError};
 use evx_node::pki::{ConfigError, NodeConfig, RegistryFile, registry_documents_key};
 use evx_node::transport::{ConnectError, Limits, TlsFiles, client_config, peer_spki_sha256};
@@ -2066,16 +2067,6 @@ impl Requester {
         )
         .map_err(store)?;
         Ok(Some(package))
-    }
-}
-
-/// Runs a call that waits on the disk (a durable commit) from async code: on a multi-threaded
-/// runtime the worker thread hands its other tasks over while it waits, so that requests in
-/// flight do not queue behind one another's fsync; elsewhere it simply runs.
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
-        _ => f(),
     }
 }
 
