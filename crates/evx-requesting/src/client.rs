@@ -13,8 +13,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use evx_node::group_commit::blocking;
 use evx_node::audit::{AuditLog, StoreError};
+use evx_node::group_commit::blocking;
 use evx_node::pki::{ConfigError, NodeConfig, RegistryFile, registry_documents_key};
 use evx_node::transport::{ConnectError, Limits, TlsFiles, client_config, peer_spki_sha256};
 use evx_node::vault;
