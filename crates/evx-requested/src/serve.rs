@@ -115,6 +115,25 @@ fn report(code: u16, msg: &str) -> Message {
     Message::Error(ErrorReport::new(code, msg))
 }
 
+/// Runs the desk's work off the async threads (it is blocking: signatures, SQLite fsync).
+/// A refusal, or a failure of the work itself, is answered on the stream and gives `None`.
+async fn on_desk<T: Send + 'static>(
+    send: &mut quinn::SendStream,
+    work: impl FnOnce() -> Result<T, crate::server::Refusal> + Send + 'static,
+) -> Option<T> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(Ok(done)) => Some(done),
+        Ok(Err(refusal)) => {
+            answer(send, Message::Error(refusal.report())).await;
+            None
+        }
+        Err(_) => {
+            answer(send, report(ErrorReport::UNAVAILABLE, "internal failure")).await;
+            None
+        }
+    }
+}
+
 async fn answer(send: &mut quinn::SendStream, message: Message) {
     let _ = write_message(send, &message).await;
     let _ = send.finish();
@@ -194,84 +213,40 @@ async fn stream(
                         .await;
                     }
                 };
-            // The desk's work is blocking (signatures, SQLite fsync): off the async threads.
-            let outcome = tokio::task::spawn_blocking(move || {
+            let taken = on_desk(&mut send, move || {
                 desk.receive(&party, &request, &validations, now())
             })
             .await;
-            match outcome {
-                Ok(Ok((ack, decision))) => {
-                    let _ = write_message(&mut send, &Message::Acknowledgement(ack)).await;
-                    answer(&mut send, Message::Decision(decision)).await;
-                }
-                Ok(Err(refusal)) => answer(&mut send, Message::Error(refusal.report())).await,
-                Err(_) => {
-                    answer(
-                        &mut send,
-                        report(ErrorReport::UNAVAILABLE, "internal failure"),
-                    )
-                    .await
-                }
+            if let Some((ack, decision)) = taken {
+                let _ = write_message(&mut send, &Message::Acknowledgement(ack)).await;
+                answer(&mut send, Message::Decision(decision)).await;
             }
         }
         Some(Message::Fetch(fetch)) => deliver(desk, party, fetch, send, recv).await,
         // A request for consent to use delivered evidence beyond its transfer.
         Some(Message::ConsentRequest(consent)) => {
-            let outcome = tokio::task::spawn_blocking(move || {
+            let taken = on_desk(&mut send, move || {
                 desk.receive_consent(&party, &consent, now())
             })
             .await;
-            match outcome {
-                Ok(Ok(())) => {
-                    let _ = send.finish();
-                }
-                Ok(Err(refusal)) => answer(&mut send, Message::Error(refusal.report())).await,
-                Err(_) => {
-                    answer(
-                        &mut send,
-                        report(ErrorReport::UNAVAILABLE, "internal failure"),
-                    )
-                    .await
-                }
+            if taken.is_some() {
+                let _ = send.finish();
             }
         }
         // An extension of a preservation hold.
         Some(Message::Extension(extension)) => {
-            let outcome = tokio::task::spawn_blocking(move || {
-                desk.extend_hold(&party, &extension, now())
-            })
-            .await;
-            match outcome {
-                Ok(Ok(confirmation)) => {
-                    answer(&mut send, Message::PreservationConfirmation(confirmation)).await
-                }
-                Ok(Err(refusal)) => answer(&mut send, Message::Error(refusal.report())).await,
-                Err(_) => {
-                    answer(
-                        &mut send,
-                        report(ErrorReport::UNAVAILABLE, "internal failure"),
-                    )
-                    .await
-                }
+            let taken =
+                on_desk(&mut send, move || desk.extend_hold(&party, &extension, now())).await;
+            if let Some(confirmation) = taken {
+                answer(&mut send, Message::PreservationConfirmation(confirmation)).await;
             }
         }
         // A judicial validation sent after its request (an emergency executed before it).
         Some(Message::Validation(validation)) => {
-            let outcome =
-                tokio::task::spawn_blocking(move || desk.validate(&party, &validation, now()))
-                    .await;
-            match outcome {
-                Ok(Ok(())) => {
-                    let _ = send.finish();
-                }
-                Ok(Err(refusal)) => answer(&mut send, Message::Error(refusal.report())).await,
-                Err(_) => {
-                    answer(
-                        &mut send,
-                        report(ErrorReport::UNAVAILABLE, "internal failure"),
-                    )
-                    .await
-                }
+            let taken =
+                on_desk(&mut send, move || desk.validate(&party, &validation, now())).await;
+            if taken.is_some() {
+                let _ = send.finish();
             }
         }
         // A node never answers an error report with another one.
