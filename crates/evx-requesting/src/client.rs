@@ -589,6 +589,33 @@ impl Requester {
             .map_err(|e| ConnectError::from_connection(&e).into())
     }
 
+    /// Sends one document on a stream of its own: the peer takes it in and ends the stream,
+    /// or reports why not.
+    async fn send_one(
+        &self,
+        to: &PartyId,
+        address: Option<std::net::SocketAddr>,
+        message: &Message,
+    ) -> Result<(), ClientError> {
+        let conn = self.connection(to, address).await?;
+        let (mut send, mut recv) = Self::open_stream(&conn).await?;
+        write_message(&mut send, message)
+            .await
+            .map_err(|e| Self::stream_error(&conn, e))?;
+        let _ = send.finish();
+        match read_message(&mut recv)
+            .await
+            .map_err(|e| Self::stream_error(&conn, e))?
+        {
+            None => Ok(()),
+            Some(Message::Error(r)) => Err(self.refused(to, &r)),
+            other => Err(ClientError::Protocol(format!(
+                "expected the end of the stream, got {}",
+                describe(other.as_ref())
+            ))),
+        }
+    }
+
     fn stream_error(conn: &quinn::Connection, e: WireError) -> ClientError {
         match conn.close_reason() {
             Some(reason) => ConnectError::from_connection(&reason).into(),
@@ -1297,25 +1324,12 @@ impl Requester {
         let signed = Signed::sign(&consent, &self.documents).map_err(|e| {
             ClientError::Protocol(format!("the consent request cannot be signed: {e}"))
         })?;
-        let conn = self.connection(&record.to, address).await?;
-        let (mut send, mut recv) = Self::open_stream(&conn).await?;
-        write_message(&mut send, &Message::ConsentRequest(signed.clone()))
-            .await
-            .map_err(|e| Self::stream_error(&conn, e))?;
-        let _ = send.finish();
-        match read_message(&mut recv)
-            .await
-            .map_err(|e| Self::stream_error(&conn, e))?
-        {
-            None => {}
-            Some(Message::Error(r)) => return Err(self.refused(&record.to, &r)),
-            other => {
-                return Err(ClientError::Protocol(format!(
-                    "expected the end of the stream, got {}",
-                    describe(other.as_ref())
-                )));
-            }
-        }
+        self.send_one(
+            &record.to,
+            address,
+            &Message::ConsentRequest(signed.clone()),
+        )
+        .await?;
         {
             let db = self.db.lock().map_err(store)?;
             db.execute(
@@ -1557,25 +1571,12 @@ impl Requester {
             judge,
         )
         .map_err(|e| ClientError::Protocol(format!("the validation cannot be signed: {e}")))?;
-        let conn = self.connection(&record.to, address).await?;
-        let (mut send, mut recv) = Self::open_stream(&conn).await?;
-        write_message(&mut send, &Message::Validation(validation.clone()))
-            .await
-            .map_err(|e| Self::stream_error(&conn, e))?;
-        let _ = send.finish();
-        match read_message(&mut recv)
-            .await
-            .map_err(|e| Self::stream_error(&conn, e))?
-        {
-            None => {}
-            Some(Message::Error(r)) => return Err(self.refused(&record.to, &r)),
-            other => {
-                return Err(ClientError::Protocol(format!(
-                    "expected the end of the stream, got {}",
-                    describe(other.as_ref())
-                )));
-            }
-        }
+        self.send_one(
+            &record.to,
+            address,
+            &Message::Validation(validation.clone()),
+        )
+        .await?;
         let db = self.db.lock().map_err(store)?;
         db.execute(
             "UPDATE requests SET validation = ?2 WHERE request_id = ?1",
