@@ -598,7 +598,7 @@ impl Desk {
                     "review-queue",
                     EventKind::Decision {
                         decision_digest: signed_decision.digest(),
-                        outcome: crate::server::outcome_kind(&decision.outcome),
+                        outcome: evx_protocol::audit::OutcomeKind::from(&decision.outcome),
                         trace_digest: Some(trace.digest()),
                     },
                 ),

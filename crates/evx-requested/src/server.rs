@@ -282,7 +282,7 @@ impl Desk {
             .decision(now)
             .ok_or_else(|| unavailable(policy::summary(&trace)))?;
         let signed_decision = Signed::sign(&decision, &self.documents).map_err(unavailable)?;
-        let outcome = outcome_kind(&decision.outcome);
+        let outcome = OutcomeKind::from(&decision.outcome);
         // Stored, then logged, before anyone is told: once the decision exists, a status or
         // fetch can always return it, even if what follows fails; and a decision that could
         // not be stored is not logged (the request is forgotten and may be sent again).
@@ -984,17 +984,5 @@ pub(crate) fn released(
             Some((granted, conditions.clone()))
         }
         _ => None,
-    }
-}
-
-/// The audit log's outcome kind for a decision.
-pub(crate) fn outcome_kind(outcome: &Outcome) -> OutcomeKind {
-    match outcome {
-        Outcome::Accept { .. } => OutcomeKind::Accept,
-        Outcome::Partial { .. } => OutcomeKind::Partial,
-        Outcome::Incomplete { .. } => OutcomeKind::Incomplete,
-        Outcome::Refuse { .. } => OutcomeKind::Refuse,
-        Outcome::PendingReview { .. } => OutcomeKind::PendingReview,
-        Outcome::Postponed { .. } => OutcomeKind::Postponed,
     }
 }

@@ -24,7 +24,7 @@ use evx_protocol::audit::{Actor, Commitment, Event, EventKind, OutcomeKind, Salt
 use evx_protocol::crypto::{HpkeSecretKey, KeyFile, SigningKey, VerifyingKey};
 use evx_protocol::delivery::{Fetch, PackageOffer};
 use evx_protocol::document::{
-    Acknowledgement, Decision, EvidenceRequest, JudicialValidation, Outcome, Receipt, Signed,
+    Acknowledgement, Decision, EvidenceRequest, JudicialValidation, Receipt, Signed,
 };
 use evx_protocol::frame::{ErrorReport, Message};
 use evx_protocol::ids::{PackageId, PartyId, RequestId, UnixTime};
@@ -778,7 +778,7 @@ impl Requester {
             "requester",
             EventKind::Decision {
                 decision_digest: signed_decision.digest(),
-                outcome: outcome_kind(&decision.outcome),
+                outcome: OutcomeKind::from(&decision.outcome),
                 trace_digest: None,
             },
             request,
@@ -872,7 +872,7 @@ impl Requester {
                     "requester",
                     EventKind::Decision {
                         decision_digest: signed.digest(),
-                        outcome: outcome_kind(&decision.outcome),
+                        outcome: OutcomeKind::from(&decision.outcome),
                         trace_digest: None,
                     },
                     request,
@@ -2090,18 +2090,6 @@ impl Drop for RemoveOnDrop {
         if let Some(p) = self.0.take() {
             let _ = std::fs::remove_file(p);
         }
-    }
-}
-
-/// The audit log's outcome kind for a decision.
-pub fn outcome_kind(outcome: &Outcome) -> OutcomeKind {
-    match outcome {
-        Outcome::Accept { .. } => OutcomeKind::Accept,
-        Outcome::Partial { .. } => OutcomeKind::Partial,
-        Outcome::Incomplete { .. } => OutcomeKind::Incomplete,
-        Outcome::Refuse { .. } => OutcomeKind::Refuse,
-        Outcome::PendingReview { .. } => OutcomeKind::PendingReview,
-        Outcome::Postponed { .. } => OutcomeKind::Postponed,
     }
 }
 

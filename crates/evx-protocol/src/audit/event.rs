@@ -37,6 +37,21 @@ pub enum OutcomeKind {
     Postponed,
 }
 
+impl From<&crate::document::Outcome> for OutcomeKind {
+    /// What the log records of a decision's outcome.
+    fn from(outcome: &crate::document::Outcome) -> Self {
+        use crate::document::Outcome;
+        match outcome {
+            Outcome::Accept { .. } => Self::Accept,
+            Outcome::Partial { .. } => Self::Partial,
+            Outcome::Incomplete { .. } => Self::Incomplete,
+            Outcome::Refuse { .. } => Self::Refuse,
+            Outcome::PendingReview { .. } => Self::PendingReview,
+            Outcome::Postponed { .. } => Self::Postponed,
+        }
+    }
+}
+
 /// Why opening a package was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OpenRefusal {
