@@ -48,15 +48,7 @@ impl Desk {
         signed: &Signed<ConsentRequest>,
         now: UnixTime,
     ) -> Result<(), Refusal> {
-        let entry = self
-            .registry()
-            .party(from)
-            .ok_or_else(|| Refusal::UnknownParty(format!("{from} is not in the registry")))?;
-        let key = evx_node::pki::registry_documents_key(entry)
-            .ok_or_else(|| Refusal::UnknownParty(format!("{from} has no usable document key")))?;
-        let consent = signed
-            .verify(&key)
-            .map_err(|_| Refusal::BadSignature(from.clone()))?;
+        let consent = self.verify_from(from, signed)?;
         let decision = self
             .delivery(from, &consent.request_id)?
             .decision

@@ -184,15 +184,7 @@ impl Desk {
         signed: &Signed<Extension>,
         now: UnixTime,
     ) -> Result<Signed<PreservationConfirmation>, Refusal> {
-        let entry = self
-            .registry()
-            .party(from)
-            .ok_or_else(|| Refusal::UnknownParty(format!("{from} is not in the registry")))?;
-        let key = evx_node::pki::registry_documents_key(entry)
-            .ok_or_else(|| Refusal::UnknownParty(format!("{from} has no usable document key")))?;
-        let extension = signed
-            .verify(&key)
-            .map_err(|_| Refusal::BadSignature(from.clone()))?;
+        let extension = self.verify_from(from, signed)?;
         let id = extension.preservation_ref;
         let not_found = || {
             Refusal::NotFound(format!(

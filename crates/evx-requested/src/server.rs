@@ -177,15 +177,7 @@ impl Desk {
         validations: &[Signed<JudicialValidation>],
         now: UnixTime,
     ) -> Result<(Signed<Acknowledgement>, Signed<Decision>), Refusal> {
-        let entry = self
-            .registry
-            .party(from)
-            .ok_or_else(|| Refusal::UnknownParty(format!("{from} is not in the registry")))?;
-        let key = evx_node::pki::registry_documents_key(entry)
-            .ok_or_else(|| Refusal::UnknownParty(format!("{from} has no usable document key")))?;
-        let request = signed
-            .verify(&key)
-            .map_err(|_| Refusal::BadSignature(from.clone()))?;
+        let request = self.verify_from(from, signed)?;
         if &request.requesting_party != from || request.requested_party != self.party {
             return Err(Refusal::UnknownParty(format!(
                 "the request is from {} to {}, but came from {from} to {}",
@@ -499,6 +491,23 @@ impl Desk {
     }
 
     /// Signs a document (a decision, a withdrawal) with the node's document key.
+    /// Verifies a document `from` sent with the document key the registry lists for it.
+    pub(crate) fn verify_from<T: evx_protocol::document::Document>(
+        &self,
+        from: &PartyId,
+        signed: &Signed<T>,
+    ) -> Result<T, Refusal> {
+        let entry = self
+            .registry
+            .party(from)
+            .ok_or_else(|| Refusal::UnknownParty(format!("{from} is not in the registry")))?;
+        let key = evx_node::pki::registry_documents_key(entry)
+            .ok_or_else(|| Refusal::UnknownParty(format!("{from} has no usable document key")))?;
+        signed
+            .verify(&key)
+            .map_err(|_| Refusal::BadSignature(from.clone()))
+    }
+
     /// The per-party rate limit its configuration sets: exchanges a second, and the burst.
     pub fn rate_limit(&self) -> (u32, u32) {
         self.rate
@@ -874,15 +883,7 @@ impl Desk {
         signed: &Signed<Receipt>,
         now: UnixTime,
     ) -> Result<(), Refusal> {
-        let entry = self
-            .registry
-            .party(from)
-            .ok_or_else(|| Refusal::UnknownParty(format!("{from} is not in the registry")))?;
-        let key = evx_node::pki::registry_documents_key(entry)
-            .ok_or_else(|| Refusal::UnknownParty(format!("{from} has no usable document key")))?;
-        let receipt = signed
-            .verify(&key)
-            .map_err(|_| Refusal::BadSignature(from.clone()))?;
+        let receipt = self.verify_from(from, signed)?;
         // The receipt must prove its entry in the requesting party's log.
         let peer = self
             .registry
